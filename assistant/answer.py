@@ -1,0 +1,126 @@
+"""Extractive answer composition: choose quotes inside the best paragraphs, verify, cite, or abstain.
+
+Nothing here generates text beyond fixed framing: every quoted sentence is a
+slice of its paragraph and is checked again before it is emitted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from assistant.records import Answer, Citation, DocumentMeta, Hit, Lang
+from assistant.text import compact, split_sentences
+
+MAX_CITATIONS = 3
+# A second or third paragraph is cited only when it scores nearly as well as the first.
+CITE_MARGIN = 0.04
+SHORT_SENTENCE = 24
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_WORD = re.compile(r"[A-Za-z][A-Za-z\-]+|\d+(?:\.\d+)?")
+_STOP = frozenset(
+    (
+        "the a an of to in on and or for is are was were be by with what which who how why does do did "
+        "this that these those from as at it its their according paper papers author authors"
+    ).split()
+)
+
+
+def quote_is_verified(quote: str, paragraph_text: str) -> bool:
+    """True if ``quote`` occurs in the paragraph (whitespace-insensitive) and is not empty."""
+    q = compact(quote)
+    return bool(q) and q in compact(paragraph_text)
+
+
+def _features(text: str) -> set[str]:
+    """Char bigrams of CJK runs and lowercased content words: cheap lexical overlap features."""
+    feats = {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP}
+    han = "".join(ch if _CJK.match(ch) else " " for ch in text)
+    for run in han.split():
+        feats.update(run[i : i + 2] for i in range(len(run) - 1))
+    return feats
+
+
+def pick_quote(hit: Hit, question: str) -> str:
+    """The sentence(s) of the hit's paragraph that best carry the answer.
+
+    Candidates are the sentences of the best-matching chunk (the dense signal);
+    among them the one sharing most words/bigrams with the question wins, and a
+    very short winner is extended by its neighbour so the quote stands alone.
+    """
+    text = hit.paragraph.text
+    spans = split_sentences(text)
+    if hit.chunk is not None:
+        inside = [(s, e) for s, e in spans if s >= hit.chunk.start and e <= hit.chunk.end]
+        spans = inside or spans
+    if not spans:
+        return text
+    q = _features(question)
+    overlaps = [len(q & _features(text[s:e])) for s, e in spans]
+    if max(overlaps) == 0:
+        s, e = spans[0][0], spans[-1][1]
+        return text[s:e]
+    i = max(range(len(spans)), key=lambda j: (overlaps[j], -j))
+    s, e = spans[i]
+    if e - s < SHORT_SENTENCE and i + 1 < len(spans):
+        e = spans[i + 1][1]
+    return text[s:e]
+
+
+def _cite_line(lang: Lang, meta: DocumentMeta | None, hit: Hit) -> str:
+    p = hit.paragraph
+    section = p.section_label
+    if lang == "zh":
+        title = f"《{meta.label}》" if meta else p.doc_id
+        where = "，".join(x for x in (section, p.ref) if x)
+        return f"{title}（{where}）"
+    title = f"“{meta.title_en}”" if meta and meta.title_en else (meta.label if meta else p.doc_id)
+    who = f"{', '.join(meta.authors)} {meta.year or ''}".strip() if meta else ""
+    where = ", ".join(x for x in (who, title, section, p.ref) if x)
+    return where
+
+
+NOT_FOUND = {
+    "zh": "语料库中没有找到能回答这个问题的段落。下面列出最接近的段落，供您自行判断。",
+    "en": (
+        "The corpus does not appear to answer this question. "
+        "The closest passages are listed below for you to judge."
+    ),
+}
+
+
+def compose(
+    question: str,
+    lang: Lang,
+    hits: Sequence[Hit],
+    documents: dict[str, DocumentMeta],
+    min_score: float,
+) -> Answer:
+    """Build the answer: cite the best paragraph (and close runners-up) with verified quotes, or abstain."""
+    passages = tuple(hits)
+    if not hits or hits[0].score < min_score:
+        return Answer(question, lang, False, NOT_FOUND[lang], (), passages)
+    citations: list[Citation] = []
+    lines: list[str] = []
+    for hit in hits:
+        if len(citations) >= MAX_CITATIONS or hit.score < hits[0].score - CITE_MARGIN:
+            break
+        quote = pick_quote(hit, question)
+        if not quote_is_verified(quote, hit.paragraph.text):
+            continue  # never emit a quote that is not in the paragraph
+        meta = documents.get(hit.paragraph.doc_id)
+        n = len(citations) + 1
+        citations.append(Citation(n, hit.paragraph, meta.label if meta else "", quote, hit.score))
+        source = _cite_line(lang, meta, hit)
+        lines.append(f"据{source}：“{quote}”[{n}]" if lang == "zh" else f"From {source}: “{quote}” [{n}]")
+    if not citations:
+        return Answer(question, lang, False, NOT_FOUND[lang], (), passages)
+    head = (
+        ""
+        if lang == "zh"
+        else "The corpus says (quoted in the original Chinese where the source is Chinese):\n"
+    )
+    if lang == "en" and all(not _CJK.search(c.quote) for c in citations):
+        head = ""
+    return Answer(question, lang, True, head + "\n".join(lines), tuple(citations), passages)

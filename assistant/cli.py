@@ -1,0 +1,245 @@
+"""The ``assistant`` command: models, index, ask, show, status (and the TUI with no arguments)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from assistant.embedding import Embedder
+from assistant.engine import Engine, QuestionError, Settings
+from assistant.records import Answer
+
+EXIT_BAD_INPUT = 2
+EXIT_ENV = 1
+EXIT_INTERRUPTED = 130
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    """Error types whose message is already a one-line, user-facing explanation."""
+    from assistant.corpus import CorpusError
+    from assistant.index import IndexStoreError
+    from assistant.models import ModelError
+
+    return (CorpusError, IndexStoreError, ModelError)
+
+
+def _err(message: str) -> None:
+    print(f"assistant: error: {message}", file=sys.stderr)
+
+
+def _progress(done: int, total: int) -> None:
+    if sys.stderr.isatty():
+        print(f"\rembedding {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from assistant import models
+
+    if args.action == "fetch":
+        path = models.fetch_model(log=lambda m: print(m, file=sys.stderr))
+        print(path)
+    elif args.action == "verify":
+        spec = models.resolve_model(args.model)
+        models.verify_model(spec.path, spec.digests, full=True)
+        print(f"ok: {spec.name} at {spec.path} ({len(spec.digests)} files verified)")
+    else:
+        print(models.resolve_model(args.model).path)
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from assistant.engine import build
+
+    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
+    report = build(settings, embedder=args.embedder, progress=_progress)
+    print(
+        f"indexed {report.n_documents} documents, {report.n_paragraphs} units, {report.n_chunks} chunks "
+        f"({report.embedded} embedded, {report.n_chunks - report.embedded} from cache) "
+        f"in {report.seconds:.1f}s -> {report.path}"
+    )
+    return 0
+
+
+def _print_answer(engine: Engine, answer: Answer) -> None:
+    print(answer.text)
+    print()
+    heading = "引用" if answer.lang == "zh" else "Citations"
+    if answer.citations:
+        print(f"{heading}:")
+        for c in answer.citations:
+            meta = engine.documents.get(c.paragraph.doc_id)
+            title = meta.title if meta else c.paragraph.doc_id
+            print(
+                f"  [{c.n}] {c.paragraph.ref}  《{title}》 {c.paragraph.section_label}  (score {c.score:.3f})"
+            )
+        print()
+    print("最接近的段落:" if answer.lang == "zh" else "Closest passages:")
+    for h in answer.passages:
+        snippet = h.paragraph.text.replace("\n", " ")
+        snippet = snippet[:60] + ("…" if len(snippet) > 60 else "")
+        print(f"  {h.rank}. {h.paragraph.ref:<22} {h.score:.3f}  {snippet}")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.serialize import answer_record
+
+    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, top_k=args.k)
+    question = " ".join(args.question)
+    from assistant.engine import clean_question
+
+    clean_question(question)  # fail fast on bad input, before loading the model
+    engine = Engine.open(settings, embedder=args.embedder)
+    answer = engine.ask(question, doc_ids=args.doc or None)
+    if args.json:
+        print(json.dumps(answer_record(answer, engine.documents), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(engine, answer)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from assistant.index import load_index
+
+    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
+    index = load_index(settings.resolved_index_dir)
+    para = index.paragraphs.get(args.ref)
+    if para is None:
+        _err(f"no unit {args.ref!r}; refs look like <doc_id>:p12, <doc_id>:fn3 or <doc_id>:abstract")
+        return EXIT_BAD_INPUT
+    units = index.doc_paragraphs(para.doc_id)
+    i = units.index(para)
+    meta = index.documents.get(para.doc_id)
+    print(f"{para.ref}  《{meta.title if meta else para.doc_id}》")
+    print(f"section: {para.section_label or '-'}    kind: {para.kind}")
+    if para.links:
+        print(f"linked: {', '.join(para.links)}")
+    wrap = textwrap.TextWrapper(width=78, initial_indent="    ", subsequent_indent="    ")
+    for u in units[max(0, i - args.context) : i]:
+        print(f"\n  {u.ref} (before)")
+        print(wrap.fill(u.text))
+    print(f"\n> {para.ref}")
+    print(textwrap.fill(para.text, width=78, initial_indent="  ", subsequent_indent="  "))
+    for u in units[i + 1 : i + 1 + args.context]:
+        print(f"\n  {u.ref} (after)")
+        print(wrap.fill(u.text))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import tomllib
+
+    from assistant import evals
+    from assistant.engine import REPO_ROOT
+
+    path = args.questions or REPO_ROOT / "evals" / "questions.jsonl"
+    items = evals.load_items(path)
+    if args.subset:
+        items = [i for i in items if args.subset in i.tags]
+    if not items:
+        _err(f"no questions in {path}" + (f" tagged {args.subset!r}" if args.subset else ""))
+        return EXIT_BAD_INPUT
+    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
+    engine = Engine.open(settings, embedder=args.embedder)
+    results = evals.run_eval(items, engine.ask_many)
+    table = evals.grouped(results)
+    text = evals.markdown_table(table)
+    print(text)
+    misses = evals.failures(results)
+    if args.failures:
+        for miss in misses:
+            print(f"  miss {miss['id']}: rank={miss['rank']} answered={miss['answered']}  {miss['question']}")
+    if args.report:
+        args.report.write_text(
+            f"# Evaluation report\n\nQuestions: `{path.name}`"
+            + (f" (subset `{args.subset}`)" if args.subset else "")
+            + f", model `{engine.index.manifest.model_name}`, {len(items)} questions.\n\n{text}\n",
+            encoding="utf-8",
+        )
+    if args.check:
+        limits = tomllib.loads((REPO_ROOT / "evals" / "thresholds.toml").read_text(encoding="utf-8"))
+        problems = evals.check_thresholds(table, limits)
+        for problem in problems:
+            _err(f"below threshold: {problem}")
+        return 1 if problems else 0
+    return 0
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from assistant.tui import run
+
+    return run(Settings.from_env(corpus_dir=args.corpus, index_dir=args.index))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and --help)."""
+    parser = argparse.ArgumentParser(
+        prog="assistant", description="Quoted, paragraph-cited answers from a local document collection."
+    )
+    parser.add_argument("--corpus", type=Path, help="corpus folder")
+    parser.add_argument("--index", type=Path, help="index folder")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("models", help="fetch, verify or locate the embedding model")
+    p.add_argument("action", choices=["fetch", "verify", "path"])
+    p.add_argument("--model", help="model name or local folder (default: $ASSISTANT_MODEL or EmbeddingGemma)")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("index", help="clean the corpus and build the index")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", help="answer a question with quoted, cited evidence")
+    p.add_argument("question", nargs="+")
+    p.add_argument("--json", action="store_true", help="print the answer record as JSON")
+    p.add_argument("-k", type=int, default=None, help="how many passages to list (default 5)")
+    p.add_argument("--doc", action="append", help="search only this doc_id (repeatable)")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("show", help="print a unit with its section path and neighbours")
+    p.add_argument("ref", help="e.g. xu-geng-2021:p42")
+    p.add_argument("--context", type=int, default=1, help="neighbours to show on each side")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("eval", help="run the evaluation question set and report metrics")
+    p.add_argument("--questions", type=Path, help="questions.jsonl (default: evals/questions.jsonl)")
+    p.add_argument("--subset", help="only items with this tag (e.g. dev20, definition)")
+    p.add_argument("--report", type=Path, help="write a Markdown report here")
+    p.add_argument("--check", action="store_true", help="fail when a metric is below evals/thresholds.toml")
+    p.add_argument("--failures", action="store_true", help="list the questions that missed")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("tui", help="open the terminal UI (the default with no command)")
+    p.set_defaults(func=cmd_tui)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, embedder: Embedder | None = None) -> int:
+    """Entry point: one-line errors and exit codes, never a traceback for known failures.
+
+    ``embedder`` replaces the configured model (tests pass a deterministic fake).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.embedder = embedder
+    if args.command is None:
+        args.func = cmd_tui
+    try:
+        return args.func(args)
+    except QuestionError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _err("interrupted; nothing was changed")
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if isinstance(exc, _known_errors()):
+            _err(str(exc))
+            return EXIT_ENV
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""The engine facade: the one API the CLI, the TUI, batch mode and the evals call.
+
+``Engine.open(settings)`` loads a checked index; ``engine.ask(question)``
+returns an :class:`Answer`; ``build(settings)`` (re)builds the index.
+Parts (embedder, index) are injected through the constructor so tests pass fakes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from assistant.answer import compose
+from assistant.embedding import Embedder, SentenceTransformerEmbedder
+from assistant.index import BuildReport, LoadedIndex, build_index, corpus_hash, load_index
+from assistant.records import Answer, DocumentMeta, Lang, Paragraph
+from assistant.retrieval import DenseRetriever
+from assistant.text import detect_lang
+
+MAX_QUESTION_CHARS = 1000
+# Abstain below this fused score. Chosen on the dev questions (answerable vs
+# unanswerable score distributions); see evals/README.md for how it was measured.
+DEFAULT_MIN_SCORE = 0.45
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked (empty, too long, unsupported language)."""
+
+
+def _default_corpus() -> Path:
+    env = os.environ.get("ASSISTANT_CORPUS")
+    if env:
+        return Path(env).expanduser()
+    repo = REPO_ROOT / "corpus"
+    return repo if repo.is_dir() else Path.cwd() / "corpus"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live and how answers are made; every field has an env override."""
+
+    corpus_dir: Path = field(default_factory=_default_corpus)
+    """Folder of ``<doc>.txt`` + ``<doc>.toml`` pairs (ASSISTANT_CORPUS)."""
+    index_dir: Path | None = None
+    """Index folder (ASSISTANT_INDEX); default ``.index`` beside the corpus folder."""
+    model: str | None = None
+    """Model name or local sentence-transformers folder (ASSISTANT_MODEL); default EmbeddingGemma."""
+    top_k: int = 5
+    """How many passages to return."""
+    min_score: float = DEFAULT_MIN_SCORE
+    """Abstain when the best passage scores below this (ASSISTANT_MIN_SCORE)."""
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings from environment variables, then explicit overrides (None values ignored)."""
+        s = cls()
+        if os.environ.get("ASSISTANT_INDEX"):
+            s = replace(s, index_dir=Path(os.environ["ASSISTANT_INDEX"]).expanduser())
+        if os.environ.get("ASSISTANT_MODEL"):
+            s = replace(s, model=os.environ["ASSISTANT_MODEL"])
+        if os.environ.get("ASSISTANT_MIN_SCORE"):
+            s = replace(s, min_score=float(os.environ["ASSISTANT_MIN_SCORE"]))
+        return replace(s, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        return self.index_dir or self.corpus_dir.resolve().parent / ".index"
+
+
+def default_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """The configured sentence-transformers model, resolved to a verified local folder."""
+    from assistant.models import resolve_model
+
+    spec = resolve_model(settings.model)
+    return SentenceTransformerEmbedder(spec.name, spec.path, spec.digests)
+
+
+def embedding_cache_path() -> Path:
+    from assistant.models import cache_dir
+
+    return cache_dir() / "embeddings.sqlite"
+
+
+def clean_question(question: str) -> tuple[str, Lang]:
+    """Normalise a question and detect its language, or raise QuestionError."""
+    text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in question)
+    text = " ".join(text.split())
+    if not text:
+        raise QuestionError("empty question: type a question in Chinese or English")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"question too long ({len(text)} characters; the limit is {MAX_QUESTION_CHARS})")
+    lang = detect_lang(text)
+    if lang is None:
+        raise QuestionError("cannot tell the question's language: please ask in Chinese or English")
+    return text, lang
+
+
+def build(
+    settings: Settings,
+    embedder: Embedder | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """Clean the corpus and (re)build the index, re-embedding only texts not seen before."""
+    from assistant.corpus import load_corpus
+    from assistant.embedcache import EmbeddingCache
+
+    documents = load_corpus(settings.corpus_dir)
+    emb = embedder or default_embedder(settings)
+    digests = emb.digests if isinstance(emb, SentenceTransformerEmbedder) else {}
+    cache = EmbeddingCache(embedding_cache_path()) if embedder is None else None
+    try:
+        return build_index(
+            documents,
+            emb,
+            settings.resolved_index_dir,
+            corpus_hash(settings.corpus_dir),
+            cache=cache,
+            model_digests=digests,
+            progress=progress,
+        )
+    finally:
+        if cache:
+            cache.close()
+
+
+class Engine:
+    """Answers questions from a loaded index."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, index: LoadedIndex) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.index = index
+        self._retriever = DenseRetriever(index, embedder)
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, embedder: Embedder | None = None) -> Engine:
+        """Load the index, refusing one built by another model or from an older corpus."""
+        settings = settings or Settings.from_env()
+        emb = embedder or default_embedder(settings)
+        index = load_index(settings.resolved_index_dir, emb.fingerprint, corpus_hash(settings.corpus_dir))
+        return cls(settings, emb, index)
+
+    @property
+    def documents(self) -> dict[str, DocumentMeta]:
+        return self.index.documents
+
+    def ask(self, question: str, k: int | None = None, doc_ids: Sequence[str] | None = None) -> Answer:
+        """Answer one question (raises QuestionError for unusable input)."""
+        return self.ask_many([question], k, doc_ids)[0]
+
+    def ask_many(
+        self, questions: Sequence[str], k: int | None = None, doc_ids: Sequence[str] | None = None
+    ) -> list[Answer]:
+        """Answer several questions with one batched embedding call."""
+        cleaned = [clean_question(q) for q in questions]
+        k = k or self.settings.top_k
+        filt = frozenset(doc_ids) if doc_ids else None
+        t0 = time.perf_counter()
+        vectors = self._retriever.embed([q for q, _ in cleaned])
+        embed_ms = (time.perf_counter() - t0) * 1000 / max(1, len(cleaned))
+        answers = []
+        for (text, lang), vector in zip(cleaned, vectors, strict=True):
+            t1 = time.perf_counter()
+            hits = self._retriever.search(vector, k, filt)
+            t2 = time.perf_counter()
+            answer = compose(text, lang, hits, self.index.documents, self.settings.min_score)
+            t3 = time.perf_counter()
+            timings = {
+                "embed": embed_ms,
+                "search": (t2 - t1) * 1000,
+                "compose": (t3 - t2) * 1000,
+            }
+            timings["total"] = sum(timings.values())
+            answers.append(replace(answer, timings_ms=timings))
+        return answers
+
+    def paragraph(self, ref: str) -> Paragraph | None:
+        return self.index.paragraphs.get(ref)
+
+    def neighbours(
+        self, ref: str, before: int = 1, after: int = 1
+    ) -> tuple[list[Paragraph], list[Paragraph]]:
+        """Units just before and after ``ref`` in its document's reading order."""
+        p = self.index.paragraphs[ref]
+        units = self.index.doc_paragraphs(p.doc_id)
+        i = units.index(p)
+        return units[max(0, i - before) : i], units[i + 1 : i + 1 + after]

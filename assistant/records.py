@@ -1,0 +1,124 @@
+"""The frozen dataclasses that carry data through the pipeline.
+
+Document -> Paragraph -> Chunk -> Hit -> Answer (with Citation).
+Every id is derived from content and position, never random, so refs and evals
+are reproducible across rebuilds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+ParagraphKind = Literal["body", "footnote", "abstract", "abstract-en", "keywords", "keywords-en", "reference"]
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    """Bibliographic facts about one paper, read from its metadata sidecar."""
+
+    doc_id: str
+    title: str
+    title_en: str = ""
+    short_title: str = ""
+    authors: tuple[str, ...] = ()
+    affiliation: str = ""
+    journal: str = ""
+    year: int | None = None
+    issue: str = ""
+
+    @property
+    def label(self) -> str:
+        """A short human label for citation lines."""
+        return self.short_title or self.title
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One addressable unit of a document: a body paragraph, footnote, abstract...
+
+    ``ref`` is ``<doc_id>:p<n>`` for body paragraphs (n counts body paragraphs
+    from 1 in reading order) and ``<doc_id>:<label>`` for other kinds
+    (``fn3``, ``abstract``, ``abstract-en``, ``keywords`` ...).
+    ``section`` is the heading path, outermost first.
+    ``number`` is the body paragraph number, or 0 for non-body units.
+    ``links`` holds refs of related units: for a body paragraph, the footnotes
+    whose markers it carries; for a footnote, the paragraph carrying its marker.
+    """
+
+    ref: str
+    doc_id: str
+    kind: ParagraphKind
+    number: int
+    section: tuple[str, ...]
+    text: str
+    links: tuple[str, ...] = ()
+
+    @property
+    def section_label(self) -> str:
+        """The section path as one readable string."""
+        return " ".join(self.section)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned document: its metadata, the hash of its source text and its units in reading order."""
+
+    meta: DocumentMeta
+    source_sha256: str
+    paragraphs: tuple[Paragraph, ...]
+
+    @property
+    def doc_id(self) -> str:
+        return self.meta.doc_id
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A sentence-aligned slice of one paragraph; never spans two paragraphs.
+
+    ``text == paragraph.text[start:end]``. ``chunk_id`` hashes ref, offsets and text.
+    """
+
+    chunk_id: str
+    ref: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved paragraph with its score; ``chunk`` is the best-matching chunk inside it."""
+
+    rank: int
+    paragraph: Paragraph
+    score: float
+    chunk: Chunk | None = None
+    scores: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A quoted piece of evidence: ``quote`` is an exact substring of ``paragraph.text``."""
+
+    n: int
+    paragraph: Paragraph
+    title: str
+    quote: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The composed answer to one question."""
+
+    question: str
+    lang: Lang
+    answerable: bool
+    text: str
+    citations: tuple[Citation, ...]
+    passages: tuple[Hit, ...]
+    timings_ms: dict[str, float] = field(default_factory=dict, compare=False, hash=False)

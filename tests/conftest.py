@@ -1,0 +1,77 @@
+"""Shared fixtures: a tiny inline corpus and a deterministic hashing embedder."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from assistant.embedding import HashingEmbedder
+from assistant.records import Document, DocumentMeta, Paragraph
+
+TINY = {
+    "alpha-2020": (
+        DocumentMeta(
+            "alpha-2020",
+            "边境后措施研究",
+            "A study of behind-the-border measures",
+            "边境后措施",
+            ("甲",),
+            year=2020,
+        ),
+        [
+            (
+                ("一、概念",),
+                "负向一体化（negative integration）是指消除歧视性的贸易壁垒。它要求成员方不得采取歧视措施。",
+            ),
+            (
+                ("一、概念",),
+                "正向一体化（positive integration）是指建立共同的规则和制度。各国需要协调监管标准。",
+            ),
+            (("二、合作",), "国际监管合作可以降低合规成本。监管分化导致产品重复检测。"),
+        ],
+    ),
+    "beta-2023": (
+        DocumentMeta(
+            "beta-2023",
+            "多边贸易谈判的停滞",
+            "The stalled multilateral negotiations",
+            "多边谈判",
+            ("乙",),
+            year=2023,
+        ),
+        [
+            (("一、表现",), "多哈回合谈判始于2001年11月，至今仍未结束。谈判成果匮乏。"),
+            (("二、原因",), "协商一致决策方式导致谈判效率低下。任何一方都可以行使否决权。"),
+        ],
+    ),
+}
+
+
+def make_documents() -> list[Document]:
+    """Documents of the tiny corpus, built directly (independent of the PDF cleaner)."""
+    docs = []
+    for doc_id, (meta, rows) in TINY.items():
+        paras = tuple(
+            Paragraph(f"{doc_id}:p{i}", doc_id, "body", i, section, text)
+            for i, (section, text) in enumerate(rows, 1)
+        )
+        digest = hashlib.sha256("".join(p.text for p in paras).encode()).hexdigest()
+        docs.append(Document(meta, digest, paras))
+    return docs
+
+
+@pytest.fixture
+def documents() -> list[Document]:
+    return make_documents()
+
+
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder(dim=128)
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path) -> Path:
+    return tmp_path / "index"
