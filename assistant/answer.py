@@ -70,15 +70,16 @@ def pick_quote(hit: Hit, question: str) -> str:
 
 def _cite_line(lang: Lang, meta: DocumentMeta | None, hit: Hit) -> str:
     p = hit.paragraph
-    section = p.section_label
+    section = p.section[-1] if p.section else ""
     if lang == "zh":
         title = f"《{meta.label}》" if meta else p.doc_id
         where = "，".join(x for x in (section, p.ref) if x)
         return f"{title}（{where}）"
-    title = f"“{meta.title_en}”" if meta and meta.title_en else (meta.label if meta else p.doc_id)
-    who = f"{', '.join(meta.authors)} {meta.year or ''}".strip() if meta else ""
-    where = ", ".join(x for x in (who, title, section, p.ref) if x)
-    return where
+    if meta is None:
+        return ", ".join(x for x in (p.doc_id, section, p.ref) if x)
+    who = ", ".join(meta.authors) or meta.label
+    year = f" ({meta.year})" if meta.year else ""
+    return f"{who}{year}, {section + ', ' if section else ''}{p.ref}"
 
 
 NOT_FOUND = {
@@ -96,10 +97,17 @@ def compose(
     hits: Sequence[Hit],
     documents: dict[str, DocumentMeta],
     min_score: float,
+    clear_margin: float = 1.0,
 ) -> Answer:
-    """Build the answer: cite the best paragraph (and close runners-up) with verified quotes, or abstain."""
+    """Build the answer: cite the best paragraph (and close runners-up) with verified quotes, or abstain.
+
+    Abstains unless the best hit reaches ``min_score`` or leads the runner-up by ``clear_margin``.
+    """
     passages = tuple(hits)
-    if not hits or hits[0].score < min_score:
+    if not hits:
+        return Answer(question, lang, False, NOT_FOUND[lang], (), passages)
+    lead = hits[0].score - hits[1].score if len(hits) > 1 else 1.0
+    if hits[0].score < min_score and lead < clear_margin:
         return Answer(question, lang, False, NOT_FOUND[lang], (), passages)
     citations: list[Citation] = []
     lines: list[str] = []

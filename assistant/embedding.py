@@ -147,6 +147,9 @@ class SentenceTransformerEmbedder:
                 from assistant.models import force_offline
 
                 force_offline()
+                # Library progress bars and advisories would interleave with our own output.
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
                 import torch
                 from sentence_transformers import SentenceTransformer
 

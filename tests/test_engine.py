@@ -13,7 +13,7 @@ from assistant.serialize import answer_record, schema_problems
 @pytest.fixture
 def engine(documents, embedder, index_dir, tmp_path) -> Engine:
     build_index(documents, embedder, index_dir, "c1")
-    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=index_dir, min_score=0.2)
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=index_dir, min_score={"zh": 0.2, "en": 0.2})
     from assistant.index import load_index
 
     return Engine(settings, embedder, load_index(index_dir))
@@ -70,7 +70,12 @@ def test_record_matches_schema(engine: Engine) -> None:
 
 def test_abstains_below_threshold_but_lists_passages(engine: Engine) -> None:
     strict = Engine(
-        Settings(corpus_dir=engine.settings.corpus_dir, index_dir=engine.settings.index_dir, min_score=0.99),
+        Settings(
+            corpus_dir=engine.settings.corpus_dir,
+            index_dir=engine.settings.index_dir,
+            min_score={"zh": 0.99, "en": 0.99},
+            clear_margin=1.0,
+        ),
         engine.embedder,
         engine.index,
     )

@@ -1,0 +1,125 @@
+"""The command line: exit codes, one-line errors, JSON output (hashing embedder, tiny corpus)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+from assistant.embedding import HashingEmbedder
+from assistant.serialize import schema_problems
+
+TEXT = """一、负向一体化
+
+负向一体化（negative integration）是指消除歧视性的贸易壁垒。它要求成员方不得采取歧视措施。
+
+二、正向一体化
+
+正向一体化（positive integration）是指建立共同的规则和制度。各国需要协调监管标准。
+"""
+
+META = """doc_id = "demo-2020"
+title = "边境后措施研究"
+title_en = "A study of behind-the-border measures"
+short_title = "边境后措施"
+authors = ["甲"]
+year = 2020
+"""
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    d = tmp_path / "corpus"
+    d.mkdir()
+    (d / "demo-2020.txt").write_text(TEXT, encoding="utf-8")
+    (d / "demo-2020.toml").write_text(META, encoding="utf-8")
+    return d
+
+
+def run(args: list[str], corpus: Path, capsys) -> tuple[int, str, str]:
+    code = main(
+        ["--corpus", str(corpus), "--index", str(corpus.parent / "index"), *args], HashingEmbedder(64)
+    )
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(err: str) -> None:
+    assert err.startswith("assistant: error: ")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("question", "needle"),
+    [
+        ("   ", "empty question"),
+        ("贸" * 20_000, "too long"),
+        ("Какой сегодня день?", "Chinese or English"),
+    ],
+)
+def test_bad_question_exit_2(corpus, capsys, question, needle) -> None:
+    code, out, err = run(["ask", question], corpus, capsys)
+    assert code == 2 and out == ""
+    assert_one_line_error(err)
+    assert needle in err
+
+
+def test_ask_without_index_names_the_fix(corpus, capsys) -> None:
+    code, _, err = run(["ask", "什么是负向一体化？"], corpus, capsys)
+    assert code == 1
+    assert_one_line_error(err)
+    assert "assistant index" in err
+
+
+def test_index_then_ask_json_and_show(corpus, capsys) -> None:
+    code, out, _ = run(["index"], corpus, capsys)
+    assert code == 0 and "indexed 1 documents" in out
+    code, out, _ = run(["ask", "--json", "什么是负向一体化？"], corpus, capsys)
+    assert code == 0
+    record = json.loads(out)
+    assert schema_problems(record) == []
+    assert record["passages"][0]["doc_id"] == "demo-2020"
+    ref = record["passages"][0]["ref"]
+    code, out, _ = run(["show", ref], corpus, capsys)
+    assert code == 0 and ref in out
+
+
+def test_show_unknown_ref(corpus, capsys) -> None:
+    run(["index"], corpus, capsys)
+    code, _, err = run(["show", "demo-2020:p999"], corpus, capsys)
+    assert code == 2
+    assert_one_line_error(err)
+
+
+def test_changed_corpus_makes_index_stale(corpus, capsys) -> None:
+    run(["index"], corpus, capsys)
+    (corpus / "demo-2020.txt").write_text(TEXT + "\n三、新增\n\n新增段落。\n", encoding="utf-8")
+    code, _, err = run(["ask", "什么是负向一体化？"], corpus, capsys)
+    assert code == 1 and "out of date" in err
+
+
+@pytest.mark.parametrize(
+    ("setup", "needle"),
+    [
+        (lambda d: [p.unlink() for p in d.iterdir()], "no documents"),
+        (lambda d: (d / "demo-2020.txt").write_bytes(b""), "empty"),
+        (lambda d: (d / "demo-2020.txt").write_bytes("负向一体化".encode("gb18030")), "UTF-8"),
+        (lambda d: (d / "demo-2020.toml").unlink(), "toml"),
+    ],
+)
+def test_bad_corpus_gives_one_line_error_and_keeps_index(corpus, capsys, setup, needle) -> None:
+    run(["index"], corpus, capsys)
+    setup(corpus)
+    code, _, err = run(["index"], corpus, capsys)
+    assert code == 1
+    assert_one_line_error(err)
+    assert needle.lower() in err.lower()
+    assert (corpus.parent / "index" / "CURRENT").exists()
+
+
+def test_missing_corpus_dir(tmp_path, capsys) -> None:
+    code, _, err = run(["index"], tmp_path / "nowhere", capsys)
+    assert code == 1
+    assert_one_line_error(err)

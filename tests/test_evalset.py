@@ -1,0 +1,46 @@
+"""The fixed evaluation set is well-formed and its gold evidence sits where each item says."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from assistant.corpus import load_corpus
+from assistant.evals import is_relevant, load_items
+from assistant.text import compact
+
+ROOT = Path(__file__).resolve().parent.parent
+ITEMS = load_items(ROOT / "evals" / "questions.jsonl")
+
+
+@pytest.fixture(scope="module")
+def units():
+    return [p for d in load_corpus(ROOT / "corpus") for p in d.paragraphs]
+
+
+def test_set_size_and_balance() -> None:
+    langs = Counter(i.lang for i in ITEMS)
+    assert len(ITEMS) >= 90 and langs["zh"] >= 35 and langs["en"] >= 35
+    assert sum(not i.answerable for i in ITEMS) >= 12
+    assert len({i.id for i in ITEMS}) == len(ITEMS)
+    dev = [i for i in ITEMS if "dev20" in i.tags]
+    assert Counter(i.lang for i in dev) == {"zh": 10, "en": 10}
+
+
+@pytest.mark.parametrize("item", [i for i in ITEMS if i.answerable], ids=lambda i: i.id)
+def test_every_gold_span_lies_inside_one_unit_of_its_document(item, units) -> None:
+    assert item.evidence and item.doc_id
+    for span in item.evidence:
+        holders = [u.ref for u in units if compact(span) in compact(u.text)]
+        assert holders, f"{item.id}: span not found in any cleaned unit: {span}"
+        assert all(ref.startswith(item.doc_id + ":") for ref in holders), (
+            f"{item.id}: span found in {holders}"
+        )
+    assert any(is_relevant(item, u) for u in units)
+
+
+@pytest.mark.parametrize("item", [i for i in ITEMS if not i.answerable], ids=lambda i: i.id)
+def test_unanswerable_items_carry_no_evidence(item) -> None:
+    assert item.evidence == () and item.doc_id is None
