@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 
 from assistant import evals
 from assistant.engine import Engine, Settings, build
+from assistant.index import load_index
 from assistant.models import resolve_model, verify_model
 from assistant.serialize import answer_record, schema_problems
 
@@ -63,7 +66,7 @@ def test_dev_questions_first_citation(engine: Engine) -> None:
     assert table["all"]["quote_exact"] == 1.0
     # Measured 2026-11-22 (see the closing note of issue 2); a regression below these fails.
     assert table["lang=zh"]["first_citation"] >= 0.7
-    assert table["lang=en"]["first_citation"] >= 0.6
+    assert table["lang=en"]["first_citation"] >= 0.8
 
 
 def test_cli_ask_json_in_a_subprocess(settings: Settings) -> None:
@@ -83,3 +86,32 @@ def test_cli_ask_json_in_a_subprocess(settings: Settings) -> None:
     record = json.loads(proc.stdout)
     assert schema_problems(record) == []
     assert record["lang"] == "zh" and record["answerable"]
+
+
+def test_ctrl_c_during_index_keeps_the_previous_index(tmp_path: Path) -> None:
+    """SIGINT mid-build (real model, cold embedding cache): exit 130, one-line message, old index intact."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("yang-nd.txt", "yang-nd.toml"):
+        shutil.copy(ROOT / "corpus" / name, corpus / name)
+    env = {
+        **os.environ,
+        "ASSISTANT_CORPUS": str(corpus),
+        "ASSISTANT_INDEX": str(tmp_path / "index"),
+        "ASSISTANT_CACHE": str(tmp_path / "cache"),
+        "ASSISTANT_MODEL": str(resolve_model().path),
+    }
+    cli = [sys.executable, "-m", "assistant.cli", "index"]
+    subprocess.run(cli, env=env, check=True, capture_output=True, timeout=600)
+    before = load_index(tmp_path / "index").manifest
+    for name in ("li-2023.txt", "li-2023.toml", "xu-geng-2021.txt", "xu-geng-2021.toml"):
+        shutil.copy(ROOT / "corpus" / name, corpus / name)
+    proc = subprocess.Popen(cli, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        proc.wait(timeout=20)  # model load + the start of embedding ~200 new chunks
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().count("\n") == 0 and "interrupted" in err and "Traceback" not in err
+    assert load_index(tmp_path / "index").manifest == before
