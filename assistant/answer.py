@@ -96,18 +96,14 @@ def compose(
     lang: Lang,
     hits: Sequence[Hit],
     documents: dict[str, DocumentMeta],
-    min_score: float,
-    clear_margin: float = 1.0,
+    answerable: bool,
 ) -> Answer:
     """Build the answer: cite the best paragraph (and close runners-up) with verified quotes, or abstain.
 
-    Abstains unless the best hit reaches ``min_score`` or leads the runner-up by ``clear_margin``.
+    ``answerable`` is the abstention policy's verdict on these hits.
     """
     passages = tuple(hits)
-    if not hits:
-        return Answer(question, lang, False, NOT_FOUND[lang], (), passages)
-    lead = hits[0].score - hits[1].score if len(hits) > 1 else 1.0
-    if hits[0].score < min_score and lead < clear_margin:
+    if not hits or not answerable:
         return Answer(question, lang, False, NOT_FOUND[lang], (), passages)
     citations: list[Citation] = []
     lines: list[str] = []

@@ -95,9 +95,57 @@ def cmd_ask(args: argparse.Namespace) -> int:
     engine = Engine.open(settings, embedder=args.embedder)
     answer = engine.ask(question, doc_ids=args.doc or None)
     if args.json:
-        print(json.dumps(answer_record(answer, engine.documents), ensure_ascii=False, indent=2))
+        record = answer_record(answer, engine.documents)
+        if args.explain:
+            record["explain"] = explain_record(answer)
+        print(json.dumps(record, ensure_ascii=False, indent=2))
     else:
         _print_answer(engine, answer)
+        if args.explain:
+            _print_explain(answer)
+    return 0
+
+
+def explain_record(answer: Answer) -> dict[str, object]:
+    """The retrieval trace as plain data: query terms, glossary expansions, cues and per-signal scores."""
+    trace = answer.trace
+    return {
+        "lexical_tokens": list(trace.lexical_tokens) if trace else [],
+        "expansions": [{"en": e.en, "abbr": e.abbr, "zh": e.zh} for e in trace.expansions] if trace else [],
+        "doc_hints": sorted(trace.hints.doc_ids) if trace else [],
+        "kind_hints": sorted(trace.hints.kinds) if trace else [],
+        "candidates": [{"rank": h.rank, "ref": h.paragraph.ref, **h.scores} for h in answer.passages],
+    }
+
+
+def _print_explain(answer: Answer) -> None:
+    data = explain_record(answer)
+    print("\nexplain:")
+    print(f"  lexical query: {' '.join(data['lexical_tokens']) or '-'}")  # type: ignore[arg-type]
+    for e in data["expansions"]:  # type: ignore[union-attr]
+        print(f"  expanded: {e['en'] or e['abbr']} -> {e['zh']}")
+    if data["doc_hints"] or data["kind_hints"]:
+        print(f"  cues: documents {data['doc_hints'] or '-'}, kinds {data['kind_hints'] or '-'}")
+    print(f"  {'rank':>4}  {'ref':<24} {'dense':>7} {'bm25':>7} {'cue':>6} {'fused':>7}")
+    for c in data["candidates"]:  # type: ignore[union-attr]
+        print(
+            f"  {c['rank']:>4}  {c['ref']:<24} {c.get('dense', 0):>7.3f} {c.get('lexical', 0):>7.2f}"
+            f" {c.get('hint', 0):>6.2f} {c.get('fused', 0):>7.3f}"
+        )
+
+
+def cmd_glossary(args: argparse.Namespace) -> int:
+    from assistant.glossary import Glossary, format_table
+    from assistant.index import load_index
+
+    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
+    glossary = load_index(settings.resolved_index_dir).glossary
+    if args.grep:
+        needle = args.grep.casefold()
+        glossary = Glossary(
+            tuple(e for e in glossary.entries if needle in f"{e.zh} {e.en} {e.abbr}".casefold())
+        )
+    print(format_table(glossary))
     return 0
 
 
@@ -144,7 +192,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
     engine = Engine.open(settings, embedder=args.embedder)
-    results = evals.run_eval(items, engine.ask_many)
+    results = evals.run_eval(items, lambda qs: engine.ask_many(qs, k=10))
+    if args.calibrate:
+        return _calibrate(engine, results)
     table = evals.grouped(results)
     text = evals.markdown_table(table)
     print(text)
@@ -165,6 +215,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for problem in problems:
             _err(f"below threshold: {problem}")
         return 1 if problems else 0
+    return 0
+
+
+def _calibrate(engine: Engine, results: list) -> int:
+    from assistant.abstain import Sample, calibrate, cross_validate, write_policy
+
+    samples = [Sample(r.item.lang, r.item.answerable, r.top_dense, r.lead) for r in results]
+    policy, report = calibrate(samples)
+    counts = ", ".join(
+        f"{lang}: {int(m['n'])} questions, abstention recall {m['abstention_recall']:.3f}, "
+        f"false abstention {m['false_abstention']:.3f}"
+        for lang, m in report.items()
+    )
+    cv = cross_validate(samples)
+    held_out = ", ".join(
+        f"{lang}: recall {m['abstention_recall']:.3f}, false abstention {m['false_abstention']:.3f}"
+        for lang, m in cv.items()
+    )
+    note = f"chosen on {len(samples)} eval questions ({counts}); 2-fold held-out estimate: {held_out}"
+    write_policy(engine.index.manifest.model_name, policy, note)
+    print(f"min_dense={policy.min_dense} clear_margin={policy.clear_margin}")
+    print(f"margin_floor={policy.margin_floor}")
+    print(note)
     return 0
 
 
@@ -196,7 +269,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the answer record as JSON")
     p.add_argument("-k", type=int, default=None, help="how many passages to list (default 5)")
     p.add_argument("--doc", action="append", help="search only this doc_id (repeatable)")
+    p.add_argument("--explain", action="store_true", help="show how retrieval scored the top candidates")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("glossary", help="list the bilingual term pairs with their source refs")
+    p.add_argument("--grep", help="only entries containing this text (either language)")
+    p.set_defaults(func=cmd_glossary)
+
+    from assistant.batch import add_parser as add_batch_parser
+
+    add_batch_parser(sub)
 
     p = sub.add_parser("show", help="print a unit with its section path and neighbours")
     p.add_argument("ref", help="e.g. xu-geng-2021:p42")
@@ -209,6 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, help="write a Markdown report here")
     p.add_argument("--check", action="store_true", help="fail when a metric is below evals/thresholds.toml")
     p.add_argument("--failures", action="store_true", help="list the questions that missed")
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="choose the abstention bars from this run (writes calibration.toml)",
+    )
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("tui", help="open the terminal UI (the default with no command)")

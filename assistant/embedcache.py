@@ -49,23 +49,24 @@ class EmbeddingCache:
 
 def embed_with_cache(
     texts: Sequence[str],
+    titles: Sequence[str],
     fingerprint: str,
-    encode: Callable[[Sequence[str]], np.ndarray],
+    encode: Callable[[Sequence[str], Sequence[str]], np.ndarray],
     cache: EmbeddingCache | None,
     batch: int = 64,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Vectors for ``texts`` in order, encoding only cache misses; returns (vectors, n_encoded).
+    """Vectors for ``texts`` (with their ``titles``) in order, encoding only cache misses.
 
-    Misses are encoded and stored batch by batch so an interrupted build keeps
-    what it already paid for.
+    Returns (vectors, n_encoded). Misses are encoded and stored batch by batch so
+    an interrupted build keeps what it already paid for.
     """
-    keys = [text_key(fingerprint, t) for t in texts]
+    keys = [text_key(fingerprint, f"{title}\0{text}") for title, text in zip(titles, texts, strict=True)]
     known = cache.get_many(keys) if cache else {}
     missing = sorted({k: i for i, k in enumerate(keys) if k not in known}.values())
     for start in range(0, len(missing), batch):
         idx = missing[start : start + batch]
-        vectors = encode([texts[i] for i in idx])
+        vectors = encode([texts[i] for i in idx], [titles[i] for i in idx])
         fresh = {keys[i]: vectors[j] for j, i in enumerate(idx)}
         known.update(fresh)
         if cache:

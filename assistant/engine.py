@@ -14,20 +14,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from assistant.abstain import AbstentionPolicy, load_policy
 from assistant.answer import compose
 from assistant.embedding import Embedder, SentenceTransformerEmbedder
 from assistant.index import BuildReport, LoadedIndex, build_index, corpus_hash, load_index
 from assistant.records import Answer, DocumentMeta, Lang, Paragraph
-from assistant.retrieval import DenseRetriever
+from assistant.retrieval import FusionWeights, HybridRetriever
 from assistant.text import detect_lang
 
 MAX_QUESTION_CHARS = 1000
-# Abstention: answer when the best passage scores at least the language's
-# minimum, or stands clearly above the runner-up. English questions over Chinese
-# text score lower across the board, hence a lower bar. Values read off the
-# answerable/unanswerable score distributions of the eval set; see evals/README.md.
-DEFAULT_MIN_SCORE = {"zh": 0.50, "en": 0.36}
-DEFAULT_CLEAR_MARGIN = 0.10
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -55,10 +50,6 @@ class Settings:
     """Model name or local sentence-transformers folder (ASSISTANT_MODEL); default EmbeddingGemma."""
     top_k: int = 5
     """How many passages to return."""
-    min_score: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIN_SCORE))
-    """Per-language bar for the best passage's score (ASSISTANT_MIN_SCORE sets both)."""
-    clear_margin: float = DEFAULT_CLEAR_MARGIN
-    """Answer anyway when the best passage leads the runner-up by this much."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -68,9 +59,6 @@ class Settings:
             s = replace(s, index_dir=Path(os.environ["ASSISTANT_INDEX"]).expanduser())
         if os.environ.get("ASSISTANT_MODEL"):
             s = replace(s, model=os.environ["ASSISTANT_MODEL"])
-        if os.environ.get("ASSISTANT_MIN_SCORE"):
-            value = float(os.environ["ASSISTANT_MIN_SCORE"])
-            s = replace(s, min_score={"zh": value, "en": value})
         return replace(s, **{k: v for k, v in overrides.items() if v is not None})
 
     @property
@@ -114,8 +102,12 @@ def build(
     """Clean the corpus and (re)build the index, re-embedding only texts not seen before."""
     from assistant.corpus import load_corpus
     from assistant.embedcache import EmbeddingCache
+    from assistant.glossary import Glossary
 
     documents = load_corpus(settings.corpus_dir)
+    glossary = Glossary.load(
+        [p for d in documents for p in d.paragraphs], settings.corpus_dir / "glossary.tsv"
+    )
     emb = embedder or default_embedder(settings)
     digests = emb.digests if isinstance(emb, SentenceTransformerEmbedder) else {}
     cache = EmbeddingCache(embedding_cache_path()) if embedder is None else None
@@ -128,6 +120,7 @@ def build(
             cache=cache,
             model_digests=digests,
             progress=progress,
+            glossary=glossary,
         )
     finally:
         if cache:
@@ -137,11 +130,20 @@ def build(
 class Engine:
     """Answers questions from a loaded index."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, index: LoadedIndex) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        index: LoadedIndex,
+        weights: FusionWeights | None = None,
+        lexical: bool = True,
+        policy: AbstentionPolicy | None = None,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.index = index
-        self._retriever = DenseRetriever(index, embedder)
+        self.policy = policy or load_policy(index.manifest.model_name)
+        self.retriever = HybridRetriever(index, embedder, index.glossary, weights, lexical=lexical)
 
     @classmethod
     def open(cls, settings: Settings | None = None, embedder: Embedder | None = None) -> Engine:
@@ -167,21 +169,15 @@ class Engine:
         k = k or self.settings.top_k
         filt = frozenset(doc_ids) if doc_ids else None
         t0 = time.perf_counter()
-        vectors = self._retriever.embed([q for q, _ in cleaned])
+        vectors = self.retriever.embed([q for q, _ in cleaned])
         embed_ms = (time.perf_counter() - t0) * 1000 / max(1, len(cleaned))
         answers = []
         for (text, lang), vector in zip(cleaned, vectors, strict=True):
             t1 = time.perf_counter()
-            hits = self._retriever.search(vector, k, filt)
+            retrieval = self.retriever.search(text, lang, vector, k, filt)
+            hits = retrieval.hits
             t2 = time.perf_counter()
-            answer = compose(
-                text,
-                lang,
-                hits,
-                self.index.documents,
-                self.settings.min_score[lang],
-                self.settings.clear_margin,
-            )
+            answer = compose(text, lang, hits, self.index.documents, self.policy.answers(hits, lang))
             t3 = time.perf_counter()
             timings = {
                 "embed": embed_ms,
@@ -189,7 +185,7 @@ class Engine:
                 "compose": (t3 - t2) * 1000,
             }
             timings["total"] = sum(timings.values())
-            answers.append(replace(answer, timings_ms=timings))
+            answers.append(replace(answer, timings_ms=timings, trace=retrieval))
         return answers
 
     def paragraph(self, ref: str) -> Paragraph | None:

@@ -74,6 +74,8 @@ class ItemResult:
     quotes_ok: bool
     gains: tuple[int, ...]
     latency_ms: float
+    top_dense: float = 0.0
+    lead: float = 0.0
 
 
 def score_item(item: EvalItem, answer: Answer) -> ItemResult:
@@ -82,8 +84,19 @@ def score_item(item: EvalItem, answer: Answer) -> ItemResult:
     rank = next((i + 1 for i, g in enumerate(gains) if g), None)
     first_ok = bool(answer.citations) and is_relevant(item, answer.citations[0].paragraph)
     quotes_ok = all(quote_is_verified(c.quote, c.paragraph.text) for c in answer.citations)
+    hits = answer.passages
+    top_dense = hits[0].scores.get("dense", hits[0].score) if hits else 0.0
+    lead = hits[0].score - hits[1].score if len(hits) > 1 else 0.0
     return ItemResult(
-        item, rank, answer.answerable, first_ok, quotes_ok, gains, answer.timings_ms.get("total", 0.0)
+        item,
+        rank,
+        answer.answerable,
+        first_ok,
+        quotes_ok,
+        gains,
+        answer.timings_ms.get("total", 0.0),
+        top_dense,
+        lead,
     )
 
 

@@ -31,6 +31,7 @@ from assistant import __version__
 from assistant.chunking import chunk_paragraphs
 from assistant.embedcache import EmbeddingCache, embed_with_cache
 from assistant.embedding import Embedder
+from assistant.glossary import Glossary, GlossaryEntry
 from assistant.records import Chunk, Document, DocumentMeta, Paragraph
 from assistant.vectorstore import FaissFlatIndex
 
@@ -71,6 +72,7 @@ class LoadedIndex:
     chunks: tuple[Chunk, ...]
     paragraphs: dict[str, Paragraph]
     documents: dict[str, DocumentMeta]
+    glossary: Glossary = field(default_factory=Glossary)
 
     def doc_paragraphs(self, doc_id: str) -> list[Paragraph]:
         """The units of one document in reading order."""
@@ -88,7 +90,7 @@ def _cleaning_code_hash() -> str:
     """
     here = Path(__file__).parent
     h = hashlib.sha256()
-    for name in ("text.py", "corpus.py", "chunking.py"):
+    for name in ("text.py", "corpus.py", "chunking.py", "glossary.py"):
         path = here / name
         if path.exists():
             h.update(path.read_bytes())
@@ -100,7 +102,7 @@ def corpus_hash(corpus_dir: Path) -> str:
     h = hashlib.sha256(_cleaning_code_hash().encode())
     if corpus_dir.is_dir():
         for path in sorted(corpus_dir.iterdir()):
-            if path.suffix in (".txt", ".toml") and path.is_file():
+            if path.suffix in (".txt", ".toml", ".tsv") and path.is_file():
                 h.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
 
@@ -128,6 +130,10 @@ def _meta_from_json(d: dict) -> DocumentMeta:
     d = dict(d)
     d["authors"] = tuple(d.get("authors", ()))
     return DocumentMeta(**d)
+
+
+def _entry_from_json(d: dict) -> GlossaryEntry:
+    return GlossaryEntry(**{**d, "refs": tuple(d.get("refs", ()))})
 
 
 def _write_jsonl(path: Path, rows: Sequence[dict]) -> None:
@@ -163,6 +169,11 @@ def build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def chunk_title(meta: DocumentMeta, paragraph: Paragraph) -> str:
+    """The context embedded with a chunk: the document's short title and the unit's section path."""
+    return " ".join(x for x in (meta.label, *paragraph.section) if x)
+
+
 @dataclass(frozen=True)
 class BuildReport:
     """What a build did: how many chunks there are and how many had to be embedded."""
@@ -183,6 +194,7 @@ def build_index(
     cache: EmbeddingCache | None = None,
     model_digests: dict[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    glossary: Glossary | None = None,
 ) -> BuildReport:
     """Chunk, embed (reusing cached vectors) and atomically install a new index build."""
     started = time.perf_counter()
@@ -191,8 +203,11 @@ def build_index(
     if not chunks:
         raise IndexStoreError("the corpus has no text to index; add documents to the corpus directory")
     with build_lock(index_dir):
+        metas = {d.doc_id: d.meta for d in documents}
+        by_ref = {p.ref: p for p in paragraphs}
         vectors, embedded = embed_with_cache(
             [c.text for c in chunks],
+            [chunk_title(metas[c.doc_id], by_ref[c.ref]) for c in chunks],
             embedder.fingerprint,
             embedder.encode_documents,
             cache,
@@ -228,6 +243,7 @@ def build_index(
                 json.dumps([asdict(d.meta) for d in documents], ensure_ascii=False, indent=1),
                 encoding="utf-8",
             )
+            _write_jsonl(tmp / "glossary.jsonl", [asdict(e) for e in (glossary or Glossary()).entries])
             (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
             for f in tmp.iterdir():
                 with f.open("rb") as fh:
@@ -305,6 +321,9 @@ def load_index(
             _paragraph_from_json(json.loads(line)) for line in (build / "paragraphs.jsonl").open("rb")
         ]
         docs = json.loads((build / "documents.json").read_text(encoding="utf-8"))
+        glossary = Glossary(
+            tuple(_entry_from_json(json.loads(line)) for line in (build / "glossary.jsonl").open("rb"))
+        )
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise IndexStoreError(
             f"index in {index_dir} is corrupted ({str(exc)[:100]}); {REBUILD_HINT}"
@@ -320,7 +339,7 @@ def load_index(
             f"index in {index_dir} is inconsistent (chunk without paragraph); {REBUILD_HINT}"
         )
     documents = {d["doc_id"]: _meta_from_json(d) for d in docs}
-    return LoadedIndex(manifest, vectors, chunks, by_ref, documents)
+    return LoadedIndex(manifest, vectors, chunks, by_ref, documents, glossary)
 
 
 def search_chunks(index: LoadedIndex, query: np.ndarray, k: int, doc_ids: frozenset[str] | None = None):

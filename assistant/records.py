@@ -8,7 +8,7 @@ are reproducible across rebuilds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Lang = Literal["zh", "en"]
 ParagraphKind = Literal["body", "footnote", "abstract", "abstract-en", "keywords", "keywords-en", "reference"]
@@ -122,3 +122,5 @@ class Answer:
     citations: tuple[Citation, ...]
     passages: tuple[Hit, ...]
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+    trace: Any = field(default=None, compare=False, hash=False)
+    """How retrieval saw the question (a ``retrieval.Retrieval``), for ``--explain``."""

@@ -1,50 +1,136 @@
 """Retrieval: question -> ranked paragraph-level hits.
 
-Dense retrieval over sentence-aligned chunks; chunk scores are pooled to their
-paragraph (best chunk wins) so results are whole citable units, never windows.
+Dense retrieval runs over sentence-aligned chunks (best chunk per unit wins);
+lexical BM25 runs over whole units, English questions expanded with the
+glossary's Chinese terms. Both are fused per unit, so results are whole
+citable units, never windows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from assistant.embedding import Embedder
+from assistant.glossary import Glossary, GlossaryEntry
+from assistant.hints import QueryHints, find_hints
 from assistant.index import LoadedIndex, search_chunks
-from assistant.records import Hit
+from assistant.lexical import LexicalIndex
+from assistant.records import Hit, Lang
 
-CANDIDATE_CHUNKS = 80
+CANDIDATE_CHUNKS = 200
 
 
-class DenseRetriever:
-    """Cosine similarity between the query vector and chunk vectors, pooled per paragraph."""
+@dataclass(frozen=True)
+class FusionWeights:
+    """How much each signal adds to the dense cosine score (chosen by measurement: evals/README.md).
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+    ``lexical`` multiplies BM25 normalised by the query's best BM25 score, per
+    question language: Chinese questions share vocabulary with the corpus and
+    gain from it; English ones only through glossary expansion, which is noisy.
+    """
+
+    lexical: dict[str, float] = field(default_factory=lambda: {"zh": 0.25, "en": 0.05})
+    doc_hint: float = 0.03
+    kind_hint: float = 0.05
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """Ranked hits plus what the query became (for ``--explain``)."""
+
+    hits: tuple[Hit, ...]
+    lexical_tokens: tuple[str, ...] = ()
+    expansions: tuple[GlossaryEntry, ...] = ()
+    hints: QueryHints = field(default_factory=QueryHints)
+
+
+class HybridRetriever:
+    """Dense + BM25 fusion with glossary expansion and author/kind cues."""
+
+    def __init__(
+        self,
+        index: LoadedIndex,
+        embedder: Embedder,
+        glossary: Glossary | None = None,
+        weights: FusionWeights | None = None,
+        lexical: bool = True,
+    ) -> None:
         self._index = index
         self._embedder = embedder
+        self._glossary = glossary or Glossary()
+        self.weights = weights or FusionWeights()
+        self._units = list(index.paragraphs.values())
+        self._pos = {u.ref: i for i, u in enumerate(self._units)}
+        terms = [e.zh for e in self._glossary.entries]
+        self._lexical = LexicalIndex(self._units, terms) if lexical else None
 
     def embed(self, questions: Sequence[str]) -> np.ndarray:
         """Query vectors for a batch of questions (one model call)."""
         return self._embedder.encode_queries(list(questions))
 
+    def _dense(self, vector: np.ndarray, doc_ids: frozenset[str] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Best chunk score and row per unit; units with no retrieved chunk get the lowest retrieved score."""
+        scores = np.full(len(self._units), np.nan, dtype=np.float32)
+        rows = np.full(len(self._units), -1, dtype=np.int64)
+        for row, score in search_chunks(self._index, vector, CANDIDATE_CHUNKS, doc_ids):
+            j = self._pos[self._index.chunks[row].ref]
+            if np.isnan(scores[j]) or score > scores[j]:
+                scores[j], rows[j] = score, row
+        floor = np.nanmin(scores) if not np.all(np.isnan(scores)) else 0.0
+        return np.where(np.isnan(scores), floor, scores), rows
+
+    def _lexical_query(self, question: str, lang: Lang) -> tuple[list[str], list[GlossaryEntry]]:
+        assert self._lexical is not None
+        if lang == "zh":
+            return self._lexical.query_tokens(question), []
+        expansions = self._glossary.expand_english(question)
+        tokens = [t for e in expansions for t in self._lexical.query_tokens(e.zh)]
+        tokens += [e.abbr.lower() for e in expansions if e.abbr]
+        return tokens, expansions
+
     def search(
-        self, query_vector: np.ndarray, k: int = 5, doc_ids: frozenset[str] | None = None
-    ) -> tuple[Hit, ...]:
-        """The top ``k`` paragraphs for one query vector."""
-        best: dict[str, tuple[float, int]] = {}
-        for row, score in search_chunks(self._index, query_vector, max(CANDIDATE_CHUNKS, k * 8), doc_ids):
-            ref = self._index.chunks[row].ref
-            if ref not in best or score > best[ref][0]:
-                best[ref] = (score, row)
-        ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:k]
-        return tuple(
+        self, question: str, lang: Lang, vector: np.ndarray, k: int = 5, doc_ids: frozenset[str] | None = None
+    ) -> Retrieval:
+        """The top ``k`` units for one question and its query vector."""
+        dense, rows = self._dense(vector, doc_ids)
+        fused = dense.copy()
+        lexical = np.zeros_like(dense)
+        tokens: list[str] = []
+        expansions: list[GlossaryEntry] = []
+        if self._lexical is not None:
+            tokens, expansions = self._lexical_query(question, lang)
+            lexical = self._lexical.scores(tokens)
+            top = float(lexical.max()) if len(lexical) else 0.0
+            if top > 0:
+                fused += self.weights.lexical[lang] * lexical / top
+        hints = find_hints(question, self._index.documents)
+        bonus = np.array(
+            [
+                self.weights.doc_hint * (u.doc_id in hints.doc_ids)
+                + self.weights.kind_hint * (u.kind in hints.kinds)
+                for u in self._units
+            ],
+            dtype=np.float32,
+        )
+        fused += bonus
+        allowed = np.array([doc_ids is None or u.doc_id in doc_ids for u in self._units])
+        order = [j for j in np.lexsort((np.arange(len(fused)), -fused)) if allowed[j]][:k]
+        hits = tuple(
             Hit(
                 rank=i + 1,
-                paragraph=self._index.paragraphs[ref],
-                score=round(score, 4),
-                chunk=self._index.chunks[row],
-                scores={"dense": round(score, 4)},
+                paragraph=self._units[j],
+                score=round(float(fused[j]), 4),
+                chunk=self._index.chunks[rows[j]] if rows[j] >= 0 else None,
+                scores={
+                    "dense": round(float(dense[j]), 4),
+                    "lexical": round(float(lexical[j]), 4),
+                    "hint": round(float(bonus[j]), 4),
+                    "fused": round(float(fused[j]), 4),
+                },
             )
-            for i, (ref, (score, row)) in enumerate(ranked)
+            for i, j in enumerate(order)
         )
+        return Retrieval(hits, tuple(tokens), tuple(expansions), hints)

@@ -199,17 +199,40 @@ def _jieba() -> Any:
     return jieba
 
 
-def tokenize(text: str) -> list[str]:
+def make_segmenter(extra_words: Iterable[str] = ()) -> Any:
+    """A private jieba tokenizer that also knows ``extra_words`` (e.g. glossary terms).
+
+    A separate instance, so adding domain words never changes how other code
+    (such as glossary mining) segments text in the same process. Cached per word
+    set, since loading jieba's dictionary costs most of a second.
+    """
+    return _segmenter(tuple(sorted(set(extra_words))))
+
+
+@lru_cache(maxsize=8)
+def _segmenter(words: tuple[str, ...]) -> Any:
+    jieba = _jieba()
+    seg = jieba.Tokenizer()
+    seg.initialize()
+    for word in words:
+        if 2 <= len(word) <= 16 and _CJK_RE.match(word):
+            seg.add_word(word, freq=20000)
+    return seg
+
+
+def tokenize(text: str, segmenter: Any = None) -> list[str]:
     """Lexical tokens for BM25: jieba search-mode words for CJK runs, lower-cased Latin words and numbers.
 
-    Punctuation and whitespace are dropped; the result is deterministic for a given text.
+    Punctuation and whitespace are dropped; the result is deterministic for a given text
+    and segmenter (default: jieba's own dictionary, see :func:`make_segmenter`).
     """
     text = unicodedata.normalize("NFKC", text)
+    seg = segmenter or _jieba()
     out: list[str] = []
     for m in _TOKEN_RE.finditer(text):
         tok = m.group()
         if _CJK_RE.match(tok):
-            out.extend(w for w in _jieba().cut_for_search(tok) if w.strip())
+            out.extend(w for w in seg.cut_for_search(tok) if w.strip())
         else:
             out.append(tok.lower())
     return out

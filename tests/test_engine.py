@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.abstain import AbstentionPolicy
 from assistant.answer import quote_is_verified
 from assistant.engine import Engine, QuestionError, Settings, clean_question
 from assistant.index import build_index
@@ -13,10 +14,10 @@ from assistant.serialize import answer_record, schema_problems
 @pytest.fixture
 def engine(documents, embedder, index_dir, tmp_path) -> Engine:
     build_index(documents, embedder, index_dir, "c1")
-    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=index_dir, min_score={"zh": 0.2, "en": 0.2})
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=index_dir)
     from assistant.index import load_index
 
-    return Engine(settings, embedder, load_index(index_dir))
+    return Engine(settings, embedder, load_index(index_dir), policy=AbstentionPolicy({"zh": 0.2, "en": 0.2}))
 
 
 @pytest.mark.parametrize(
@@ -70,14 +71,7 @@ def test_record_matches_schema(engine: Engine) -> None:
 
 def test_abstains_below_threshold_but_lists_passages(engine: Engine) -> None:
     strict = Engine(
-        Settings(
-            corpus_dir=engine.settings.corpus_dir,
-            index_dir=engine.settings.index_dir,
-            min_score={"zh": 0.99, "en": 0.99},
-            clear_margin=1.0,
-        ),
-        engine.embedder,
-        engine.index,
+        engine.settings, engine.embedder, engine.index, policy=AbstentionPolicy({"zh": 0.99, "en": 0.99})
     )
     for question, phrase in [
         ("足球比赛的规则是什么？", "没有找到"),

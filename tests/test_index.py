@@ -11,7 +11,7 @@ import pytest
 
 from assistant.embedcache import EmbeddingCache
 from assistant.embedding import HashingEmbedder
-from assistant.index import IndexStoreError, build_index, current_build, load_index
+from assistant.index import IndexStoreError, build_index, chunk_title, current_build, load_index
 from assistant.records import Document
 
 
@@ -88,11 +88,11 @@ class ExplodingEmbedder(HashingEmbedder):
         self.calls = 0
         self.exc = exc
 
-    def encode_documents(self, texts):
+    def encode_documents(self, texts, titles=None):
         self.calls += 1
         if self.calls > 1:
             raise self.exc
-        return super().encode_documents(texts)
+        return super().encode_documents(texts, titles)
 
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt(), RuntimeError("disk full")])
@@ -137,7 +137,8 @@ def test_rebuild_reuses_cached_embeddings(documents, embedder, index_dir, tmp_pa
     third = build(edited, embedder, index_dir, corpus="c2", cache=cache)
     assert third.embedded == 1  # only the edited paragraph's changed chunk
     loaded = load_index(index_dir, embedder.fingerprint, "c2")
-    fresh = embedder.encode_documents([c.text for c in loaded.chunks])
+    titles = [chunk_title(loaded.documents[c.doc_id], loaded.paragraphs[c.ref]) for c in loaded.chunks]
+    fresh = embedder.encode_documents([c.text for c in loaded.chunks], titles)
     scores, ids = loaded.vectors.search(fresh[:1], 1)
     assert ids[0][0] == 0 and np.isclose(scores[0][0], 1.0, atol=1e-5)
 

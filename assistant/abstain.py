@@ -1,0 +1,182 @@
+"""When to say "not in the corpus": a calibrated rule on the retrieval scores.
+
+Answer when the best unit's dense (cosine) score reaches the language's bar,
+or when the best unit leads the runner-up by a clear fused margin. The bars are
+not hand-picked: ``calibrate`` chooses them from an evaluation run (answerable
+vs unanswerable questions) and ``assistant eval --calibrate`` writes them to
+``assistant/calibration.toml``, keyed by embedding model.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.records import Hit
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.toml")
+# Missing an answer costs less than citing text that does not answer: a false
+# abstention is weighted this many times a wrongly answered unanswerable question.
+FALSE_ABSTENTION_COST = 4.0
+
+
+@dataclass(frozen=True)
+class AbstentionPolicy:
+    """Per-language rule: answer if dense >= bar, or if the lead >= margin while dense >= floor.
+
+    The floor keeps a question that matches nothing well (everything low, one
+    unit by chance a little less low) from passing on its lead alone.
+    """
+
+    min_dense: dict[str, float] = field(default_factory=lambda: {"zh": 0.0, "en": 0.0})
+    clear_margin: dict[str, float] = field(default_factory=lambda: {"zh": 1.0, "en": 1.0})
+    margin_floor: dict[str, float] = field(default_factory=lambda: {"zh": 0.0, "en": 0.0})
+    source: str = "uncalibrated"
+
+    def decide(self, lang: str, top_dense: float, lead: float) -> bool:
+        """True if the corpus is judged to answer, from the two score features."""
+        if top_dense >= self.min_dense.get(lang, 0.0):
+            return True
+        return lead >= self.clear_margin.get(lang, 1.0) and top_dense >= self.margin_floor.get(lang, 0.0)
+
+    def answers(self, hits: Sequence[Hit], lang: str) -> bool:
+        """True if the corpus is judged to answer, given the ranked hits."""
+        if not hits:
+            return False
+        top = hits[0]
+        lead = top.score - hits[1].score if len(hits) > 1 else 1.0
+        return self.decide(lang, top.scores.get("dense", top.score), lead)
+
+
+def load_policy(model_name: str, path: Path = CALIBRATION_FILE) -> AbstentionPolicy:
+    """The calibrated policy for ``model_name``; an uncalibrated model never abstains."""
+    if not path.is_file():
+        return AbstentionPolicy()
+    data = tomllib.loads(path.read_text(encoding="utf-8")).get("models", {}).get(model_name)
+    if not data:
+        return AbstentionPolicy()
+    return AbstentionPolicy(
+        {k: float(v) for k, v in data["min_dense"].items()},
+        {k: float(v) for k, v in data["clear_margin"].items()},
+        {k: float(v) for k, v in data["margin_floor"].items()},
+        f"calibrated:{path.name}",
+    )
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One evaluated question: its language, whether it is answerable, and its score features."""
+
+    lang: str
+    answerable: bool
+    top_dense: float
+    lead: float
+
+
+def _rates(samples: Sequence[Sample], policy: AbstentionPolicy) -> dict[str, dict[str, float]]:
+    """Abstention recall and false-abstention rate of ``policy`` per language."""
+    out = {}
+    for lang in sorted({s.lang for s in samples}):
+        group = [s for s in samples if s.lang == lang]
+        pos = [policy.decide(lang, s.top_dense, s.lead) for s in group if s.answerable]
+        neg = [policy.decide(lang, s.top_dense, s.lead) for s in group if not s.answerable]
+        out[lang] = {
+            "abstention_recall": sum(not a for a in neg) / len(neg) if neg else 1.0,
+            "false_abstention": sum(not a for a in pos) / len(pos) if pos else 0.0,
+            "n": float(len(group)),
+        }
+    return out
+
+
+def _fit_language(group: Sequence[Sample]) -> tuple[float, float, float]:
+    """(bar, margin, floor) minimising the weighted error on one language; ties go to robust middles."""
+    dense = np.array([s.top_dense for s in group])
+    lead = np.array([s.lead for s in group])
+    pos = np.array([s.answerable for s in group])
+    n_pos, n_neg = max(1, int(pos.sum())), max(1, int((~pos).sum()))
+    bars = np.round(np.arange(0.10, 0.805, 0.005), 3)
+    margins = np.round(np.append(np.arange(0.05, 0.505, 0.01), 1.0), 2)
+    floors = np.round(np.arange(0.10, 0.805, 0.02), 2)
+    # answered[b, m, f, i]
+    by_bar = dense[None, :] >= bars[:, None]
+    by_margin = (lead[None, :] >= margins[:, None])[None, :, None, :] & (dense[None, :] >= floors[:, None])[
+        None, None, :, :
+    ]
+    answered = by_bar[:, None, None, :] | by_margin
+    false_abst = (~answered & pos).sum(axis=-1) / n_pos
+    wrong_answer = (answered & ~pos).sum(axis=-1) / n_neg
+    cost = wrong_answer + FALSE_ABSTENTION_COST * false_abst
+    best = np.argwhere(np.isclose(cost, cost.min()))
+    b, m, f = best[len(best) // 2]
+    return float(bars[b]), float(margins[m]), float(floors[f])
+
+
+def calibrate(samples: Sequence[Sample]) -> tuple[AbstentionPolicy, dict[str, dict[str, float]]]:
+    """Choose each language's bar, margin and floor to minimise the weighted error on ``samples``."""
+    fitted = {
+        lang: _fit_language([s for s in samples if s.lang == lang])
+        for lang in sorted({s.lang for s in samples})
+    }
+    policy = AbstentionPolicy(
+        {k: v[0] for k, v in fitted.items()},
+        {k: v[1] for k, v in fitted.items()},
+        {k: v[2] for k, v in fitted.items()},
+        "calibrated",
+    )
+    return policy, _rates(samples, policy)
+
+
+def cross_validate(samples: Sequence[Sample], folds: int = 2) -> dict[str, dict[str, float]]:
+    """Out-of-sample estimate: calibrate on all folds but one, measure on the held-out fold, pool."""
+    pooled: dict[str, list[tuple[bool, bool]]] = {}
+    for f in range(folds):
+        train = [s for i, s in enumerate(samples) if i % folds != f]
+        test = [s for i, s in enumerate(samples) if i % folds == f]
+        policy, _ = calibrate(train)
+        for s in test:
+            answered = policy.decide(s.lang, s.top_dense, s.lead)
+            pooled.setdefault(s.lang, []).append((s.answerable, answered))
+    out = {}
+    for lang, rows in pooled.items():
+        pos = [a for ans, a in rows if ans]
+        neg = [a for ans, a in rows if not ans]
+        out[lang] = {
+            "abstention_recall": sum(not a for a in neg) / len(neg) if neg else 1.0,
+            "false_abstention": sum(not a for a in pos) / len(pos) if pos else 0.0,
+        }
+    return out
+
+
+def write_policy(model_name: str, policy: AbstentionPolicy, note: str, path: Path = CALIBRATION_FILE) -> None:
+    """Store ``policy`` for ``model_name``, keeping other models' entries."""
+    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    models = data.get("models", {})
+    models[model_name] = {
+        "min_dense": policy.min_dense,
+        "clear_margin": policy.clear_margin,
+        "margin_floor": policy.margin_floor,
+        "note": note,
+    }
+    lines = [
+        "# Abstention calibration, written by `assistant eval --calibrate` (see assistant/abstain.py).",
+        "# Answer when dense >= min_dense[lang],",
+        "# or when lead >= clear_margin[lang] and dense >= margin_floor[lang].",
+        "",
+    ]
+    for name in sorted(models):
+        entry = models[name]
+        lines.append(f'[models."{name}"]')
+        for key in ("min_dense", "clear_margin", "margin_floor"):
+            values = ", ".join(f"{k} = {v}" for k, v in sorted(entry[key].items()))
+            lines.append(f"{key} = {{ {values} }}")
+        lines += [
+            f'note = "{entry.get("note", "")}"',
+            "",
+        ]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,61 @@
+"""The lexical side of retrieval: BM25 (bm25s) over jieba tokens (Chinese) and lowercased words (English).
+
+The segmenter knows the glossary's Chinese terms, so domain terms such as
+负向一体化 stay whole tokens instead of being cut into 负 / 向 / 一体化.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from assistant.records import Paragraph
+from assistant.text import make_segmenter, tokenize
+
+# Question words and connectives that say nothing about the topic; BM25's idf
+# would down-weight most of them anyway, but they add noise on a small corpus.
+_EN_STOP = (
+    "a an the of to in on at by for from with and or as is are was were be been being it its this that "
+    "these those there their they them he she his her we our you your i do does did doing done what "
+    "which who whom whose when where why how according paper article author authors say says said mean "
+    "means meaning describe describes discuss discussed explain explains give gives name named list "
+    "any some than then also about into other such can could would should may might must will text "
+    "study write writes wrote argue argues view"
+)
+_ZH_STOP = (
+    "什么 哪些 哪个 如何 怎么 怎样 为什么 是 的 了 吗 呢 吧 文中 本文 文章 作者 认为 "
+    "提出 指出 有 哪 在 和 与 及 对 中 其 该 这 那 请问 一下 是否 多少 几"
+)
+STOPWORDS = frozenset(_EN_STOP.split() + _ZH_STOP.split())
+_PUNCT = re.compile(r"^\W+$")
+
+
+class LexicalIndex:
+    """BM25 over whole units (paragraphs, footnotes, abstracts), scored for every unit at once."""
+
+    def __init__(self, units: Sequence[Paragraph], terms: Iterable[str] = ()) -> None:
+        import bm25s
+
+        self._segmenter = make_segmenter(terms)
+        self.refs = [u.ref for u in units]
+        corpus = [tokenize(u.text, self._segmenter) or ["∅"] for u in units]
+        self._vocab = {t for doc in corpus for t in doc}
+        self._bm25 = bm25s.BM25()
+        self._bm25.index(corpus, show_progress=False)
+
+    def query_tokens(self, text: str) -> list[str]:
+        """Content tokens of a question (stopwords and punctuation dropped) that occur in the corpus."""
+        return [
+            t
+            for t in tokenize(text, self._segmenter)
+            if t not in STOPWORDS and not _PUNCT.match(t) and t in self._vocab
+        ]
+
+    def scores(self, tokens: Sequence[str]) -> np.ndarray:
+        """BM25 score of every unit (aligned with ``refs``); zeros when no token is known."""
+        known = [t for t in tokens if t in self._vocab]
+        if not known:
+            return np.zeros(len(self.refs), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
