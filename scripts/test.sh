@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 bash scripts/setup.sh --install
 "$VENV/bin/assistant" models fetch >/dev/null
-"$VENV/bin/ruff" check assistant tests
+"$VENV/bin/ruff" check assistant tests bench
 "$VENV/bin/python" -m pytest -q -m "not integration" "$@"
 "$VENV/bin/python" -m pytest -q -m integration "$@"
+# The evaluation suite as a gate: a drop in retrieval or citation quality fails here.
+"$VENV/bin/assistant" index
+"$VENV/bin/assistant" eval --check --report "${EVAL_REPORT:-/tmp/assistant-eval-report.md}"
+# A real terminal: start the TUI in tmux, ask in Chinese and English (skips without tmux).
+bash scripts/tui_smoke.sh
