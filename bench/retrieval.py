@@ -129,7 +129,8 @@ def main() -> int:
     lines = [
         "# Retrieval benchmark",
         "",
-        f"{len(items)} answerable questions of `evals/questions.jsonl`, model `{hybrid.index.manifest.model_name}`, "
+        f"{len(items)} answerable questions of `evals/questions.jsonl`, "
+        f"model `{hybrid.index.manifest.model_name}`, "
         f"one process, {time.strftime('%Y-%m-%d')}. Command: `python bench/retrieval.py`.",
         "Relevant = the ranked unit (ours) or window (peer) contains a gold evidence span.",
         "",
