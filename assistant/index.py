@@ -90,7 +90,19 @@ def _cleaning_code_hash() -> str:
     """
     here = Path(__file__).parent
     h = hashlib.sha256()
-    for name in ("text.py", "corpus.py", "chunking.py", "glossary.py"):
+    # Every module that holds cleaning, segmentation or tokenisation code; a module split off one of
+    # these must be added here, or a change to it would not mark existing indexes stale.
+    cleaning_modules = (
+        "text.py",
+        "pdfclean.py",
+        "linewidth.py",
+        "layout.py",
+        "segment.py",
+        "corpus.py",
+        "chunking.py",
+        "glossary.py",
+    )
+    for name in cleaning_modules:
         path = here / name
         if path.exists():
             h.update(path.read_bytes())

@@ -12,16 +12,8 @@ from typing import Any
 
 import pytest
 
-from assistant.batch import (
-    CSV_COLUMNS,
-    BadLine,
-    Item,
-    add_parser,
-    cmd_batch,
-    prepare_resume,
-    read_questions,
-    run_batch,
-)
+from assistant.batch import add_parser, cmd_batch, run_batch
+from assistant.batch_io import CSV_COLUMNS, BadLine, Item, prepare_resume, read_questions
 from assistant.embedding import HashingEmbedder
 from assistant.engine import Engine, Settings
 from assistant.index import build_index, corpus_hash, load_index
@@ -466,7 +458,7 @@ def test_refused_arguments(tmp_path, engine, capsys, args, needle) -> None:
     ids=["jsonl", "csv"],
 )
 def test_resume_refuses_a_foreign_output_file(tmp_path, suffix, content, needle) -> None:
-    from assistant.batch import BatchInputError
+    from assistant.batch_io import BatchInputError
 
     out = tmp_path / f"out{suffix}"
     out.write_bytes(content)

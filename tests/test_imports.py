@@ -18,6 +18,14 @@ LIGHT = [
     "assistant.cli",
     "assistant.models",
     "assistant.serialize",
+    "assistant.text",
+    "assistant.pdfclean",
+    "assistant.linewidth",
+    "assistant.layout",
+    "assistant.segment",
+    "assistant.corpus",
+    "assistant.batch",
+    "assistant.batch_io",
 ]
 
 

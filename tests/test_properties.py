@@ -19,7 +19,7 @@ TEXT = st.text(
     alphabet=st.one_of(
         st.characters(min_codepoint=0x4E00, max_codepoint=0x4FFF),
         st.sampled_from(list("。，；！？（）《》“”①②[]1234567890 \n\t.,;!?()abcXYZ-")),
-        st.characters(),
+        st.characters(blacklist_categories=("Cs",)),  # corpus text is decoded UTF-8: no lone surrogates
     ),
     max_size=400,
 )

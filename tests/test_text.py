@@ -1,4 +1,4 @@
-"""Tests for assistant.text: language detection, sentence spans, tokens and the PDF-repair primitives."""
+"""Tests for assistant.text, .pdfclean and .linewidth: language, sentences, tokens, PDF-repair primitives."""
 
 # Real lines copied from the seed papers are wider than the line limit; keeping them verbatim matters.
 # ruff: noqa: E501
@@ -7,18 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.text import (
-    LineWidthModel,
-    clean_line,
-    compact,
-    detect_lang,
-    display_width,
-    join_lines,
-    remove_wide_spaces,
-    repair_letter_spacing,
-    split_sentences,
-    tokenize,
-)
+from assistant.linewidth import LineWidthModel
+from assistant.pdfclean import clean_line, join_lines, remove_wide_spaces, repair_letter_spacing
+from assistant.text import compact, detect_lang, display_width, split_sentences, tokenize
 
 
 @pytest.mark.parametrize(
