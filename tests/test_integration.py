@@ -64,9 +64,10 @@ def test_dev_questions_first_citation(engine: Engine) -> None:
     table = evals.grouped(results)
     print("\n" + evals.markdown_table(table))
     assert table["all"]["quote_exact"] == 1.0
-    # Measured 2026-11-22 (see the closing note of issue 2); a regression below these fails.
-    assert table["lang=zh"]["first_citation"] >= 0.7
-    assert table["lang=en"]["first_citation"] >= 0.8
+    # Measured 2026-11-22 with hybrid retrieval: zh 0.90, en 1.00 (closing note of issue 2);
+    # set a little below so a regression fails.
+    assert table["lang=zh"]["first_citation"] >= 0.8
+    assert table["lang=en"]["first_citation"] >= 0.9
 
 
 def test_cli_ask_json_in_a_subprocess(settings: Settings) -> None:
