@@ -55,7 +55,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from assistant.engine import build
 
     settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
-    report = build(settings, embedder=args.embedder, progress=_progress)
+    report = build(settings, embedder=args.embedder, progress=_progress, rebuild=args.rebuild)
     print(
         f"indexed {report.n_documents} documents, {report.n_paragraphs} units, {report.n_chunks} chunks "
         f"({report.embedded} embedded, {report.n_chunks - report.embedded} from cache) "
@@ -262,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("index", help="clean the corpus and build the index")
+    p.add_argument(
+        "--rebuild", action="store_true", help="re-embed every chunk instead of reusing cached vectors"
+    )
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="answer a question with quoted, cited evidence")

@@ -55,6 +55,7 @@ def embed_with_cache(
     cache: EmbeddingCache | None,
     batch: int = 64,
     progress: Callable[[int, int], None] | None = None,
+    reuse: bool = True,
 ) -> tuple[np.ndarray, int]:
     """Vectors for ``texts`` (with their ``titles``) in order, encoding only cache misses.
 
@@ -62,7 +63,8 @@ def embed_with_cache(
     an interrupted build keeps what it already paid for.
     """
     keys = [text_key(fingerprint, f"{title}\0{text}") for title, text in zip(titles, texts, strict=True)]
-    known = cache.get_many(keys) if cache else {}
+    # reuse=False re-embeds everything (a clean rebuild) but still refreshes the cache.
+    known = cache.get_many(keys) if cache and reuse else {}
     missing = sorted({k: i for i, k in enumerate(keys) if k not in known}.values())
     for start in range(0, len(missing), batch):
         idx = missing[start : start + batch]

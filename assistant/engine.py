@@ -98,8 +98,12 @@ def build(
     settings: Settings,
     embedder: Embedder | None = None,
     progress: Callable[[int, int], None] | None = None,
+    rebuild: bool = False,
 ) -> BuildReport:
-    """Clean the corpus and (re)build the index, re-embedding only texts not seen before."""
+    """Clean the corpus and (re)build the index, re-embedding only texts not seen before.
+
+    ``rebuild`` ignores the embedding cache and embeds every chunk again.
+    """
     from assistant.corpus import load_corpus
     from assistant.embedcache import EmbeddingCache
     from assistant.glossary import Glossary
@@ -118,6 +122,7 @@ def build(
             settings.resolved_index_dir,
             corpus_hash(settings.corpus_dir),
             cache=cache,
+            reuse_cache=not rebuild,
             model_digests=digests,
             progress=progress,
             glossary=glossary,

@@ -204,6 +204,7 @@ def build_index(
     index_dir: Path,
     corpus_fingerprint: str,
     cache: EmbeddingCache | None = None,
+    reuse_cache: bool = True,
     model_digests: dict[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     glossary: Glossary | None = None,
@@ -223,6 +224,7 @@ def build_index(
             embedder.fingerprint,
             embedder.encode_documents,
             cache,
+            reuse=reuse_cache,
             progress=progress,
         )
         store = FaissFlatIndex(vectors.shape[1])

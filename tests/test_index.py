@@ -150,3 +150,10 @@ def test_manifest_records_model_and_corpus(documents, embedder, index_dir) -> No
     assert manifest["corpus_hash"] == "c1"
     assert manifest["dim"] == embedder.dim
     assert set(manifest["documents"]) == {"alpha-2020", "beta-2023"}
+
+
+def test_rebuild_ignores_cached_embeddings(documents, embedder, index_dir, tmp_path) -> None:
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    first = build(documents, embedder, index_dir, cache=cache)
+    again = build_index(documents, embedder, index_dir, "c1", cache=cache, reuse_cache=False)
+    assert again.embedded == again.n_chunks == first.n_chunks
