@@ -76,6 +76,7 @@ class ItemResult:
     latency_ms: float
     top_dense: float = 0.0
     lead: float = 0.0
+    quote_has_gold: bool = False
 
 
 def score_item(item: EvalItem, answer: Answer) -> ItemResult:
@@ -97,6 +98,7 @@ def score_item(item: EvalItem, answer: Answer) -> ItemResult:
         answer.timings_ms.get("total", 0.0),
         top_dense,
         lead,
+        first_ok and any(compact(s) in compact(answer.citations[0].quote) for s in item.evidence),
     )
 
 
@@ -119,6 +121,7 @@ def metrics(results: Iterable[ItemResult]) -> dict[str, float]:
         out["mrr10"] = sum(1 / r.rank for r in ans if r.rank and r.rank <= 10) / len(ans)
         out["ndcg10"] = sum(_ndcg(r.gains) for r in ans) / len(ans)
         out["first_citation"] = sum(r.first_citation_ok for r in ans) / len(ans)
+        out["quote_has_gold"] = sum(r.quote_has_gold for r in ans) / len(ans)
         out["false_abstention"] = sum(not r.answerable for r in ans) / len(ans)
     if unans:
         out["abstention_recall"] = sum(not r.answerable for r in unans) / len(unans)
@@ -165,6 +168,7 @@ COLUMNS = (
     "mrr10",
     "ndcg10",
     "first_citation",
+    "quote_has_gold",
     "false_abstention",
     "abstention_recall",
     "abstention_precision",
