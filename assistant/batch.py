@@ -86,7 +86,8 @@ def error_record(qid: str, line: int, message: str, question: str | None = None)
     """The record written instead of an answer: ``{"id", "line", "error"}`` (+ the question if known)."""
     record: dict[str, Any] = {"id": qid, "line": line, "error": message}
     if question is not None:
-        record["question"] = question
+        # Keep error records small: a 10 MB line should not be copied into the output.
+        record["question"] = question if len(question) <= 300 else question[:300] + "…"
     return record
 
 

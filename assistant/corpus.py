@@ -111,7 +111,8 @@ def load_corpus(corpus_dir: Path) -> tuple[Document, ...]:
     if not texts:
         raise CorpusError(f"{corpus_dir}: no documents (*.txt with a .toml sidecar) in the corpus folder")
     for toml_path in sorted(corpus_dir.glob("*.toml")):
-        if not toml_path.with_suffix(".txt").exists():
+        twin = toml_path.with_suffix(".txt")
+        if not twin.exists() and not twin.is_symlink():  # a broken symlink is reported below
             raise CorpusError(f"{toml_path}: sidecar without a text; add {toml_path.stem}.txt or remove it")
     docs: dict[str, Document] = {}
     for txt in texts:

@@ -82,6 +82,9 @@ def embedding_cache_path() -> Path:
 
 def clean_question(question: str) -> tuple[str, Lang]:
     """Normalise a question and detect its language, or raise QuestionError."""
+    if "\x00" in question or any("\ud800" <= ch <= "\udfff" for ch in question):
+        # NUL or undecodable bytes (argv decodes them as lone surrogates): not text at all.
+        raise QuestionError("the question contains binary data or bytes that are not UTF-8")
     text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in question)
     text = " ".join(text.split())
     if not text:

@@ -209,6 +209,41 @@ def build_index(
     progress: Callable[[int, int], None] | None = None,
     glossary: Glossary | None = None,
 ) -> BuildReport:
+    """Chunk, embed (reusing cached vectors) and atomically install a new index build.
+
+    A failure to write (full disk, read-only folder) becomes a one-line IndexStoreError;
+    the previous build stays live either way.
+    """
+    try:
+        return _build_index(
+            documents,
+            embedder,
+            index_dir,
+            corpus_fingerprint,
+            cache,
+            reuse_cache,
+            model_digests,
+            progress,
+            glossary,
+        )
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise IndexStoreError(
+            f"could not write the index in {index_dir} ({reason}); the previous index is unchanged"
+        ) from exc
+
+
+def _build_index(
+    documents: Sequence[Document],
+    embedder: Embedder,
+    index_dir: Path,
+    corpus_fingerprint: str,
+    cache: EmbeddingCache | None = None,
+    reuse_cache: bool = True,
+    model_digests: dict[str, str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    glossary: Glossary | None = None,
+) -> BuildReport:
     """Chunk, embed (reusing cached vectors) and atomically install a new index build."""
     started = time.perf_counter()
     paragraphs = [p for d in documents for p in d.paragraphs]
@@ -248,6 +283,7 @@ def build_index(
         builds.mkdir(exist_ok=True)
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**9:09d}-{corpus_fingerprint[:8]}"
         tmp = builds / f".tmp-{name}"
+        final = builds / name
         try:
             tmp.mkdir()
             store.save(tmp / "vectors.faiss")
@@ -262,7 +298,6 @@ def build_index(
             for f in tmp.iterdir():
                 with f.open("rb") as fh:
                     os.fsync(fh.fileno())
-            final = builds / name
             tmp.rename(final)
             _fsync_dir(builds)
             pointer = index_dir / "CURRENT.tmp"
@@ -271,11 +306,20 @@ def build_index(
             _fsync_dir(index_dir)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
+            if _live_name(index_dir) != name:
+                shutil.rmtree(final, ignore_errors=True)
             raise
         _prune_builds(builds, keep=name)
     return BuildReport(
         final, len(documents), len(paragraphs), len(chunks), embedded, time.perf_counter() - started
     )
+
+
+def _live_name(index_dir: Path) -> str | None:
+    try:
+        return (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _prune_builds(builds: Path, keep: str) -> None:
@@ -293,8 +337,14 @@ def current_build(index_dir: Path) -> Path:
     pointer = index_dir / "CURRENT"
     if not pointer.is_file():
         raise IndexStoreError(f"no index found in {index_dir}; {REBUILD_HINT}")
-    path = index_dir / "builds" / pointer.read_text(encoding="utf-8").strip()
-    if not path.is_dir():
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexStoreError(
+            f"index in {index_dir} is damaged (unreadable CURRENT); {REBUILD_HINT}"
+        ) from exc
+    path = index_dir / "builds" / name
+    if not name or "/" in name or not path.is_dir():
         raise IndexStoreError(f"index in {index_dir} is damaged (live build missing); {REBUILD_HINT}")
     return path
 

@@ -39,7 +39,9 @@ def test_clean_question_detects_language(question: str, lang: str) -> None:
     [
         ("", "empty question"),
         ("   \n\t ", "empty question"),
-        ("\x00\x01\x02", "empty question"),
+        ("\x01\x02\x1b", "empty question"),
+        ("\x00\x01\x02", "binary data"),
+        ("负向一体化\udcff", "not UTF-8"),
         ("贸易" * 10_000, "too long"),
         ("Что такое негативная интеграция?", "Chinese or English"),
         ("12345 ???", "Chinese or English"),
