@@ -31,25 +31,9 @@ from assistant.engine import MAX_QUESTION_CHARS
 from assistant.index import corpus_hash, current_build, load_index
 from assistant.models import DEFAULT_MODEL, ModelError, model_dir, verify_model
 from assistant.vectorstore import FaissFlatIndex
+from tests.test_cli import META, TEXT
 
 REPO = Path(__file__).resolve().parent.parent
-
-TEXT = """一、负向一体化
-
-负向一体化（negative integration）是指消除歧视性的贸易壁垒。它要求成员方不得采取歧视措施。
-
-二、正向一体化
-
-正向一体化（positive integration）是指建立共同的规则和制度。各国需要协调监管标准。
-"""
-
-META = """doc_id = "demo-2020"
-title = "边境后措施研究"
-title_en = "A study of behind-the-border measures"
-short_title = "边境后措施"
-authors = ["甲"]
-year = 2020
-"""
 
 QUESTION = "什么是负向一体化？"
 
@@ -404,10 +388,8 @@ def test_huge_chinese_file_indexes_and_answers(corpus, capsys) -> None:
     (corpus / "huge-2022.toml").write_text('doc_id = "huge-2022"\ntitle = "监管合作大全"\n', encoding="utf-8")
     assert (corpus / "huge-2022.txt").stat().st_size >= 5 * 1024 * 1024
     fast = HashingEmbedder(64, ngram=(1,))
-    started = time.perf_counter()
     code, out, err = run(["index"], corpus, capsys, fast)
     assert code == 0, err
-    assert time.perf_counter() - started < 120
     assert "indexed 2 documents" in out
     loaded = load_index(corpus.parent / "index", fast.fingerprint, corpus_hash(corpus))
     huge_units = loaded.doc_paragraphs("huge-2022")
