@@ -198,6 +198,18 @@ class BuildReport:
     seconds: float
 
 
+@contextlib.contextmanager
+def _write_errors(index_dir: Path) -> Iterator[None]:
+    """Turn a failure to write (full disk, read-only folder) into a one-line IndexStoreError."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise IndexStoreError(
+            f"could not write the index in {index_dir} ({reason}); the previous index is unchanged"
+        ) from exc
+
+
 def build_index(
     documents: Sequence[Document],
     embedder: Embedder,
@@ -211,108 +223,77 @@ def build_index(
 ) -> BuildReport:
     """Chunk, embed (reusing cached vectors) and atomically install a new index build.
 
-    A failure to write (full disk, read-only folder) becomes a one-line IndexStoreError;
-    the previous build stays live either way.
+    A failure to write becomes a one-line IndexStoreError; the previous build stays live either way.
     """
-    try:
-        return _build_index(
-            documents,
-            embedder,
-            index_dir,
-            corpus_fingerprint,
-            cache,
-            reuse_cache,
-            model_digests,
-            progress,
-            glossary,
-        )
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise IndexStoreError(
-            f"could not write the index in {index_dir} ({reason}); the previous index is unchanged"
-        ) from exc
-
-
-def _build_index(
-    documents: Sequence[Document],
-    embedder: Embedder,
-    index_dir: Path,
-    corpus_fingerprint: str,
-    cache: EmbeddingCache | None = None,
-    reuse_cache: bool = True,
-    model_digests: dict[str, str] | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    glossary: Glossary | None = None,
-) -> BuildReport:
-    """Chunk, embed (reusing cached vectors) and atomically install a new index build."""
-    started = time.perf_counter()
-    paragraphs = [p for d in documents for p in d.paragraphs]
-    chunks = chunk_paragraphs(paragraphs)
-    if not chunks:
-        raise IndexStoreError("the corpus has no text to index; add documents to the corpus directory")
-    with build_lock(index_dir):
-        metas = {d.doc_id: d.meta for d in documents}
-        by_ref = {p.ref: p for p in paragraphs}
-        vectors, embedded = embed_with_cache(
-            [c.text for c in chunks],
-            [chunk_title(metas[c.doc_id], by_ref[c.ref]) for c in chunks],
-            embedder.fingerprint,
-            embedder.encode_documents,
-            cache,
-            reuse=reuse_cache,
-            progress=progress,
-        )
-        store = FaissFlatIndex(vectors.shape[1])
-        store.add(vectors)
-        manifest = Manifest(
-            format_version=FORMAT_VERSION,
-            tool_version=__version__,
-            model_name=embedder.name,
-            model_fingerprint=embedder.fingerprint,
-            model_digests=dict(model_digests or {}),
-            dim=int(vectors.shape[1]),
-            corpus_hash=corpus_fingerprint,
-            documents={d.doc_id: d.source_sha256 for d in documents},
-            n_chunks=len(chunks),
-            n_paragraphs=len(paragraphs),
-            built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            build_seconds=round(time.perf_counter() - started, 3),
-            embedded_chunks=embedded,
-        )
-        builds = index_dir / "builds"
-        builds.mkdir(exist_ok=True)
-        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**9:09d}-{corpus_fingerprint[:8]}"
-        tmp = builds / f".tmp-{name}"
-        final = builds / name
-        try:
-            tmp.mkdir()
-            store.save(tmp / "vectors.faiss")
-            _write_jsonl(tmp / "chunks.jsonl", [asdict(c) for c in chunks])
-            _write_jsonl(tmp / "paragraphs.jsonl", [_paragraph_to_json(p) for p in paragraphs])
-            (tmp / "documents.json").write_text(
-                json.dumps([asdict(d.meta) for d in documents], ensure_ascii=False, indent=1),
-                encoding="utf-8",
+    with _write_errors(index_dir):
+        started = time.perf_counter()
+        paragraphs = [p for d in documents for p in d.paragraphs]
+        chunks = chunk_paragraphs(paragraphs)
+        if not chunks:
+            raise IndexStoreError("the corpus has no text to index; add documents to the corpus directory")
+        with build_lock(index_dir):
+            metas = {d.doc_id: d.meta for d in documents}
+            by_ref = {p.ref: p for p in paragraphs}
+            vectors, embedded = embed_with_cache(
+                [c.text for c in chunks],
+                [chunk_title(metas[c.doc_id], by_ref[c.ref]) for c in chunks],
+                embedder.fingerprint,
+                embedder.encode_documents,
+                cache,
+                reuse=reuse_cache,
+                progress=progress,
             )
-            _write_jsonl(tmp / "glossary.jsonl", [asdict(e) for e in (glossary or Glossary()).entries])
-            (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
-            for f in tmp.iterdir():
-                with f.open("rb") as fh:
-                    os.fsync(fh.fileno())
-            tmp.rename(final)
-            _fsync_dir(builds)
-            pointer = index_dir / "CURRENT.tmp"
-            pointer.write_text(name + "\n", encoding="utf-8")
-            os.replace(pointer, index_dir / "CURRENT")
-            _fsync_dir(index_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if _live_name(index_dir) != name:
-                shutil.rmtree(final, ignore_errors=True)
-            raise
-        _prune_builds(builds, keep=name)
-    return BuildReport(
-        final, len(documents), len(paragraphs), len(chunks), embedded, time.perf_counter() - started
-    )
+            store = FaissFlatIndex(vectors.shape[1])
+            store.add(vectors)
+            manifest = Manifest(
+                format_version=FORMAT_VERSION,
+                tool_version=__version__,
+                model_name=embedder.name,
+                model_fingerprint=embedder.fingerprint,
+                model_digests=dict(model_digests or {}),
+                dim=int(vectors.shape[1]),
+                corpus_hash=corpus_fingerprint,
+                documents={d.doc_id: d.source_sha256 for d in documents},
+                n_chunks=len(chunks),
+                n_paragraphs=len(paragraphs),
+                built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                build_seconds=round(time.perf_counter() - started, 3),
+                embedded_chunks=embedded,
+            )
+            builds = index_dir / "builds"
+            builds.mkdir(exist_ok=True)
+            name = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**9:09d}-{corpus_fingerprint[:8]}"
+            tmp = builds / f".tmp-{name}"
+            final = builds / name
+            try:
+                tmp.mkdir()
+                store.save(tmp / "vectors.faiss")
+                _write_jsonl(tmp / "chunks.jsonl", [asdict(c) for c in chunks])
+                _write_jsonl(tmp / "paragraphs.jsonl", [_paragraph_to_json(p) for p in paragraphs])
+                (tmp / "documents.json").write_text(
+                    json.dumps([asdict(d.meta) for d in documents], ensure_ascii=False, indent=1),
+                    encoding="utf-8",
+                )
+                _write_jsonl(tmp / "glossary.jsonl", [asdict(e) for e in (glossary or Glossary()).entries])
+                (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
+                for f in tmp.iterdir():
+                    with f.open("rb") as fh:
+                        os.fsync(fh.fileno())
+                tmp.rename(final)
+                _fsync_dir(builds)
+                pointer = index_dir / "CURRENT.tmp"
+                pointer.write_text(name + "\n", encoding="utf-8")
+                os.replace(pointer, index_dir / "CURRENT")
+                _fsync_dir(index_dir)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                if _live_name(index_dir) != name:
+                    shutil.rmtree(final, ignore_errors=True)
+                raise
+            _prune_builds(builds, keep=name)
+        return BuildReport(
+            final, len(documents), len(paragraphs), len(chunks), embedded, time.perf_counter() - started
+        )
 
 
 def _live_name(index_dir: Path) -> str | None:

@@ -75,3 +75,32 @@ def embedder() -> HashingEmbedder:
 @pytest.fixture
 def index_dir(tmp_path: Path) -> Path:
     return tmp_path / "index"
+
+
+# A one-document corpus on disk, for tests that drive the CLI end to end.
+TEXT = """一、负向一体化
+
+负向一体化（negative integration）是指消除歧视性的贸易壁垒。它要求成员方不得采取歧视措施。
+
+二、正向一体化
+
+正向一体化（positive integration）是指建立共同的规则和制度。各国需要协调监管标准。
+"""
+
+META = """doc_id = "demo-2020"
+title = "边境后措施研究"
+title_en = "A study of behind-the-border measures"
+short_title = "边境后措施"
+authors = ["甲"]
+year = 2020
+"""
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """corpus/demo-2020.txt + .toml in a temporary folder."""
+    d = tmp_path / "corpus"
+    d.mkdir()
+    (d / "demo-2020.txt").write_text(TEXT, encoding="utf-8")
+    (d / "demo-2020.toml").write_text(META, encoding="utf-8")
+    return d

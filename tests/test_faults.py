@@ -31,7 +31,7 @@ from assistant.engine import MAX_QUESTION_CHARS
 from assistant.index import corpus_hash, current_build, load_index
 from assistant.models import DEFAULT_MODEL, ModelError, model_dir, verify_model
 from assistant.vectorstore import FaissFlatIndex
-from tests.test_cli import META, TEXT
+from tests.conftest import META, TEXT
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -68,15 +68,6 @@ def chinese_text(n_bytes: int, seed: int = 0) -> str:
 
 
 # --- fixtures and helpers ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    d = tmp_path / "corpus"
-    d.mkdir()
-    (d / "demo-2020.txt").write_text(TEXT, encoding="utf-8")
-    (d / "demo-2020.toml").write_text(META, encoding="utf-8")
-    return d
 
 
 def run(
