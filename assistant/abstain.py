@@ -1,7 +1,10 @@
-"""When to say "not in the corpus": a calibrated rule on the retrieval scores.
+"""When to say "not in the corpus": a calibrated rule on the retrieval scores and the evidence.
 
 Answer when the best unit's dense (cosine) score reaches the language's bar,
-or when the best unit leads the runner-up by a clear fused margin. The bars are
+or when the best unit leads the runner-up by a clear fused margin; and, for a
+question that asks for a year, number or article, only when the best unit
+states one in a sentence that matches the question (``answer.evidence_support``
+reaches the language's ``min_support``). The bars are
 not hand-picked: ``calibrate`` chooses them from an evaluation run (answerable
 vs unanswerable questions) and ``assistant eval --calibrate`` writes them to
 ``assistant/calibration.toml``, keyed by embedding model.
@@ -26,30 +29,35 @@ FALSE_ABSTENTION_COST = 4.0
 
 @dataclass(frozen=True)
 class AbstentionPolicy:
-    """Per-language rule: answer if dense >= bar, or if the lead >= margin while dense >= floor.
+    """Per-language rule: answer if (dense >= bar, or lead >= margin while dense >= floor)
+    and the evidence support >= min_support.
 
     The floor keeps a question that matches nothing well (everything low, one
-    unit by chance a little less low) from passing on its lead alone.
+    unit by chance a little less low) from passing on its lead alone. The support
+    gate catches on-topic passages that lack the kind of fact asked for.
     """
 
     min_dense: dict[str, float] = field(default_factory=lambda: {"zh": 0.0, "en": 0.0})
     clear_margin: dict[str, float] = field(default_factory=lambda: {"zh": 1.0, "en": 1.0})
     margin_floor: dict[str, float] = field(default_factory=lambda: {"zh": 0.0, "en": 0.0})
+    min_support: dict[str, float] = field(default_factory=lambda: {"zh": 0.0, "en": 0.0})
     source: str = "uncalibrated"
 
-    def decide(self, lang: str, top_dense: float, lead: float) -> bool:
-        """True if the corpus is judged to answer, from the two score features."""
+    def decide(self, lang: str, top_dense: float, lead: float, support: float = 1.0) -> bool:
+        """True if the corpus is judged to answer, from the score features and the evidence support."""
+        if support < self.min_support.get(lang, 0.0):
+            return False
         if top_dense >= self.min_dense.get(lang, 0.0):
             return True
         return lead >= self.clear_margin.get(lang, 1.0) and top_dense >= self.margin_floor.get(lang, 0.0)
 
-    def answers(self, hits: Sequence[Hit], lang: str) -> bool:
-        """True if the corpus is judged to answer, given the ranked hits."""
+    def answers(self, hits: Sequence[Hit], lang: str, support: float = 1.0) -> bool:
+        """True if the corpus is judged to answer, given the ranked hits and the top hit's support."""
         if not hits:
             return False
         top = hits[0]
         lead = top.score - hits[1].score if len(hits) > 1 else 1.0
-        return self.decide(lang, top.scores.get("dense", top.score), lead)
+        return self.decide(lang, top.scores.get("dense", top.score), lead, support)
 
 
 def load_policy(model_name: str, path: Path = CALIBRATION_FILE) -> AbstentionPolicy:
@@ -63,6 +71,7 @@ def load_policy(model_name: str, path: Path = CALIBRATION_FILE) -> AbstentionPol
         {k: float(v) for k, v in data["min_dense"].items()},
         {k: float(v) for k, v in data["clear_margin"].items()},
         {k: float(v) for k, v in data["margin_floor"].items()},
+        {k: float(v) for k, v in data.get("min_support", {}).items()},
         f"calibrated:{path.name}",
     )
 
@@ -75,6 +84,7 @@ class Sample:
     answerable: bool
     top_dense: float
     lead: float
+    support: float = 1.0
 
 
 def _rates(samples: Sequence[Sample], policy: AbstentionPolicy) -> dict[str, dict[str, float]]:
@@ -82,8 +92,8 @@ def _rates(samples: Sequence[Sample], policy: AbstentionPolicy) -> dict[str, dic
     out = {}
     for lang in sorted({s.lang for s in samples}):
         group = [s for s in samples if s.lang == lang]
-        pos = [policy.decide(lang, s.top_dense, s.lead) for s in group if s.answerable]
-        neg = [policy.decide(lang, s.top_dense, s.lead) for s in group if not s.answerable]
+        pos = [policy.decide(lang, s.top_dense, s.lead, s.support) for s in group if s.answerable]
+        neg = [policy.decide(lang, s.top_dense, s.lead, s.support) for s in group if not s.answerable]
         out[lang] = {
             "abstention_recall": sum(not a for a in neg) / len(neg) if neg else 1.0,
             "false_abstention": sum(not a for a in pos) / len(pos) if pos else 0.0,
@@ -92,54 +102,80 @@ def _rates(samples: Sequence[Sample], policy: AbstentionPolicy) -> dict[str, dic
     return out
 
 
-def _fit_language(group: Sequence[Sample]) -> tuple[float, float, float]:
-    """(bar, margin, floor) minimising the weighted error on one language; ties go to robust middles."""
+SUPPORT_GRID = tuple(round(0.05 * i, 2) for i in range(21))
+
+
+def _fit_language(
+    group: Sequence[Sample], supports: Sequence[float] = SUPPORT_GRID
+) -> tuple[float, float, float, float]:
+    """(bar, margin, floor, support) minimising the weighted error on one language; ties go to middles."""
     dense = np.array([s.top_dense for s in group])
     lead = np.array([s.lead for s in group])
+    support = np.array([s.support for s in group])
     pos = np.array([s.answerable for s in group])
     n_pos, n_neg = max(1, int(pos.sum())), max(1, int((~pos).sum()))
     bars = np.round(np.arange(0.10, 0.805, 0.005), 3)
     margins = np.round(np.append(np.arange(0.05, 0.505, 0.01), 1.0), 2)
     floors = np.round(np.arange(0.10, 0.805, 0.02), 2)
-    # answered[b, m, f, i]
+    # answered[b, m, f, i] before the support gate
     by_bar = dense[None, :] >= bars[:, None]
     by_margin = (lead[None, :] >= margins[:, None])[None, :, None, :] & (dense[None, :] >= floors[:, None])[
         None, None, :, :
     ]
-    answered = by_bar[:, None, None, :] | by_margin
-    false_abst = (~answered & pos).sum(axis=-1) / n_pos
-    wrong_answer = (answered & ~pos).sum(axis=-1) / n_neg
-    cost = wrong_answer + FALSE_ABSTENTION_COST * false_abst
+    scored = by_bar[:, None, None, :] | by_margin
+    costs = []
+    for t in supports:
+        answered = scored & (support >= t)
+        false_abst = (~answered & pos).sum(axis=-1) / n_pos
+        wrong_answer = (answered & ~pos).sum(axis=-1) / n_neg
+        costs.append(wrong_answer + FALSE_ABSTENTION_COST * false_abst)
+    cost = np.stack(costs)  # [t, b, m, f]
     best = np.argwhere(np.isclose(cost, cost.min()))
-    b, m, f = best[len(best) // 2]
-    return float(bars[b]), float(margins[m]), float(floors[f])
+    t, b, m, f = best[len(best) // 2]
+    return float(bars[b]), float(margins[m]), float(floors[f]), float(supports[t])
 
 
-def calibrate(samples: Sequence[Sample]) -> tuple[AbstentionPolicy, dict[str, dict[str, float]]]:
-    """Choose each language's bar, margin and floor to minimise the weighted error on ``samples``."""
+def calibrate(
+    samples: Sequence[Sample], supports: Sequence[float] = SUPPORT_GRID
+) -> tuple[AbstentionPolicy, dict[str, dict[str, float]]]:
+    """Choose each language's bar, margin, floor and support gate (from ``supports``) to minimise
+    the weighted error on ``samples``."""
     fitted = {
-        lang: _fit_language([s for s in samples if s.lang == lang])
+        lang: _fit_language([s for s in samples if s.lang == lang], supports)
         for lang in sorted({s.lang for s in samples})
     }
     policy = AbstentionPolicy(
         {k: v[0] for k, v in fitted.items()},
         {k: v[1] for k, v in fitted.items()},
         {k: v[2] for k, v in fitted.items()},
+        {k: v[3] for k, v in fitted.items()},
         "calibrated",
     )
     return policy, _rates(samples, policy)
 
 
-def cross_validate(samples: Sequence[Sample], folds: int = 2) -> dict[str, dict[str, float]]:
-    """Out-of-sample estimate: calibrate on all folds but one, measure on the held-out fold, pool."""
+def cross_validate(
+    samples: Sequence[Sample],
+    folds: int = 2,
+    supports: Sequence[float] = SUPPORT_GRID,
+    repeats: int = 1,
+) -> dict[str, dict[str, float]]:
+    """Out-of-sample estimate: calibrate on all folds but one, measure on the held-out fold, pool.
+
+    With ``repeats`` > 1 the folds are drawn ``repeats`` times from seeded shuffles and all
+    held-out decisions are pooled: one split of a small set swings the estimate by several points.
+    """
     pooled: dict[str, list[tuple[bool, bool]]] = {}
-    for f in range(folds):
-        train = [s for i, s in enumerate(samples) if i % folds != f]
-        test = [s for i, s in enumerate(samples) if i % folds == f]
-        policy, _ = calibrate(train)
-        for s in test:
-            answered = policy.decide(s.lang, s.top_dense, s.lead)
-            pooled.setdefault(s.lang, []).append((s.answerable, answered))
+    for r in range(repeats):
+        order = list(range(len(samples))) if r == 0 else np.random.default_rng(r).permutation(len(samples))
+        shuffled = [samples[i] for i in order]
+        for f in range(folds):
+            train = [s for i, s in enumerate(shuffled) if i % folds != f]
+            test = [s for i, s in enumerate(shuffled) if i % folds == f]
+            policy, _ = calibrate(train, supports)
+            for s in test:
+                answered = policy.decide(s.lang, s.top_dense, s.lead, s.support)
+                pooled.setdefault(s.lang, []).append((s.answerable, answered))
     out = {}
     for lang, rows in pooled.items():
         pos = [a for ans, a in rows if ans]
@@ -159,19 +195,21 @@ def write_policy(model_name: str, policy: AbstentionPolicy, note: str, path: Pat
         "min_dense": policy.min_dense,
         "clear_margin": policy.clear_margin,
         "margin_floor": policy.margin_floor,
+        "min_support": policy.min_support,
         "note": note,
     }
     lines = [
         "# Abstention calibration, written by `assistant eval --calibrate` (see assistant/abstain.py).",
         "# Answer when dense >= min_dense[lang],",
-        "# or when lead >= clear_margin[lang] and dense >= margin_floor[lang].",
+        "# or when lead >= clear_margin[lang] and dense >= margin_floor[lang];",
+        "# and never when the evidence support (answer.evidence_support) < min_support[lang].",
         "",
     ]
     for name in sorted(models):
         entry = models[name]
         lines.append(f'[models."{name}"]')
-        for key in ("min_dense", "clear_margin", "margin_floor"):
-            values = ", ".join(f"{k} = {v}" for k, v in sorted(entry[key].items()))
+        for key in ("min_dense", "clear_margin", "margin_floor", "min_support"):
+            values = ", ".join(f"{k} = {v}" for k, v in sorted(entry.get(key, {}).items()))
             lines.append(f"{key} = {{ {values} }}")
         lines += [
             f'note = "{entry.get("note", "")}"',

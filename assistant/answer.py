@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from assistant.answertype import asked_kinds, states
 from assistant.records import Answer, Citation, DocumentMeta, Hit, Lang
 from assistant.text import compact, split_sentences
 
@@ -42,26 +43,69 @@ def _features(text: str) -> set[str]:
     return feats
 
 
-def pick_quote(hit: Hit, question: str) -> str:
+def _overlaps(text: str, spans: Sequence[tuple[int, int]], cues: frozenset[str]) -> list[int]:
+    return [len(cues & _features(text[s:e])) for s, e in spans]
+
+
+def question_features(question: str, terms: Sequence[str] = ()) -> frozenset[str]:
+    """The question's overlap features, plus those of ``terms`` (Chinese glossary terms of an English
+    question, so its sentences can be matched against Chinese text)."""
+    return frozenset(_features(" ".join((question, *terms))))
+
+
+def evidence_support(hit: Hit, question: str, terms: Sequence[str] = ()) -> float:
+    """How well the hit's paragraph states the kind of fact the question asks for, in (0, 1].
+
+    1.0 for open questions. For "when / how many / which article" questions: the best
+    question overlap among sentences that state such a fact, relative to the best
+    overlap of any sentence (both +1); 0.0 when no sentence states one. A low value
+    means the paragraph is on topic but the requested fact is not in it.
+    """
+    kinds = asked_kinds(question)
+    if not kinds:
+        return 1.0
+    text = hit.paragraph.text
+    spans = split_sentences(text)
+    overlaps = _overlaps(text, spans, question_features(question, terms))
+    best = max(overlaps, default=0)
+    support = 1.0
+    for kind in kinds:
+        typed = [o for (s, e), o in zip(spans, overlaps, strict=True) if states(kind, text[s:e], question)]
+        support = min(support, (max(typed) + 1) / (best + 1) if typed else 0.0)
+    return support
+
+
+def pick_quote(hit: Hit, question: str, terms: Sequence[str] = ()) -> str:
     """The sentence(s) of the hit's paragraph that best carry the answer.
 
     Candidates are the sentences of the best-matching chunk (the dense signal);
-    among them the one sharing most words/bigrams with the question wins, and a
+    among them the one sharing most words/bigrams with the question wins (the whole
+    chunk when none shares any). When the
+    question asks for a year, number or article, the sentence stating one that
+    matches the question best wins instead, wherever it is in the paragraph. A
     very short winner is extended by its neighbour so the quote stands alone.
     """
     text = hit.paragraph.text
     spans = split_sentences(text)
-    if hit.chunk is not None:
-        inside = [(s, e) for s, e in spans if s >= hit.chunk.start and e <= hit.chunk.end]
-        spans = inside or spans
     if not spans:
         return text
-    q = _features(question)
-    overlaps = [len(q & _features(text[s:e])) for s, e in spans]
-    if max(overlaps) == 0:
-        s, e = spans[0][0], spans[-1][1]
-        return text[s:e]
-    i = max(range(len(spans)), key=lambda j: (overlaps[j], -j))
+    kinds = asked_kinds(question)
+    typed = [sum(states(k, text[s:e], question) for k in kinds) for s, e in spans]
+    if any(typed):
+        overlaps = _overlaps(text, spans, question_features(question, terms))
+        chunk = hit.chunk
+        inside = [chunk is not None and s >= chunk.start and e <= chunk.end for s, e in spans]
+        i = max(range(len(spans)), key=lambda j: (typed[j], overlaps[j], inside[j], -j))
+    else:
+        if hit.chunk is not None:
+            inside = [(s, e) for s, e in spans if s >= hit.chunk.start and e <= hit.chunk.end]
+            spans = inside or spans
+        # Glossary terms are too loose to choose among sentences of the same passage for an
+        # open question; without a direct overlap the whole best chunk is quoted.
+        overlaps = _overlaps(text, spans, question_features(question))
+        if max(overlaps) == 0:
+            return text[spans[0][0] : spans[-1][1]]
+        i = max(range(len(spans)), key=lambda j: (overlaps[j], -j))
     s, e = spans[i]
     if e - s < SHORT_SENTENCE and i + 1 < len(spans):
         e = spans[i + 1][1]
@@ -97,10 +141,12 @@ def compose(
     hits: Sequence[Hit],
     documents: dict[str, DocumentMeta],
     answerable: bool,
+    terms: Sequence[str] = (),
 ) -> Answer:
     """Build the answer: cite the best paragraph (and close runners-up) with verified quotes, or abstain.
 
-    ``answerable`` is the abstention policy's verdict on these hits.
+    ``answerable`` is the abstention policy's verdict on these hits; ``terms`` are extra
+    (glossary) terms that help match an English question to Chinese sentences.
     """
     passages = tuple(hits)
     if not hits or not answerable:
@@ -110,7 +156,7 @@ def compose(
     for hit in hits:
         if len(citations) >= MAX_CITATIONS or hit.score < hits[0].score - CITE_MARGIN:
             break
-        quote = pick_quote(hit, question)
+        quote = pick_quote(hit, question, terms)
         if not quote_is_verified(quote, hit.paragraph.text):
             continue  # never emit a quote that is not in the paragraph
         meta = documents.get(hit.paragraph.doc_id)

@@ -76,6 +76,7 @@ class ItemResult:
     latency_ms: float
     top_dense: float = 0.0
     lead: float = 0.0
+    support: float = 1.0
     quote_has_gold: bool = False
 
 
@@ -98,6 +99,7 @@ def score_item(item: EvalItem, answer: Answer) -> ItemResult:
         answer.timings_ms.get("total", 0.0),
         top_dense,
         lead,
+        answer.support,
         first_ok and any(compact(s) in compact(answer.citations[0].quote) for s in item.evidence),
     )
 

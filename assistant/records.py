@@ -124,3 +124,5 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
     trace: Any = field(default=None, compare=False, hash=False)
     """How retrieval saw the question (a ``retrieval.Retrieval``), for ``--explain``."""
+    support: float = field(default=1.0, compare=False, hash=False)
+    """How well the top passage states the kind of fact asked for (``answer.evidence_support``)."""
