@@ -33,7 +33,7 @@ from assistant.embedcache import EmbeddingCache, embed_with_cache
 from assistant.embedding import Embedder
 from assistant.glossary import Glossary, GlossaryEntry
 from assistant.records import Chunk, Document, DocumentMeta, Paragraph
-from assistant.vectorstore import FaissFlatIndex
+from assistant.vectorstore import FaissIndex, choose_kind
 
 FORMAT_VERSION = 1
 REBUILD_HINT = "run `assistant index` to rebuild it"
@@ -68,7 +68,7 @@ class LoadedIndex:
     """A live index in memory: vectors, chunk table (row i <-> vector i) and paragraphs by ref."""
 
     manifest: Manifest
-    vectors: FaissFlatIndex
+    vectors: FaissIndex
     chunks: tuple[Chunk, ...]
     paragraphs: dict[str, Paragraph]
     documents: dict[str, DocumentMeta]
@@ -220,8 +220,12 @@ def build_index(
     model_digests: dict[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     glossary: Glossary | None = None,
+    index_type: str = "auto",
 ) -> BuildReport:
     """Chunk, embed (reusing cached vectors) and atomically install a new index build.
+
+    ``index_type`` is ``flat``, ``hnsw`` or ``auto`` (flat until the corpus is large enough
+    for approximate search to pay; see ``vectorstore.choose_kind``).
 
     A failure to write becomes a one-line IndexStoreError; the previous build stays live either way.
     """
@@ -243,7 +247,9 @@ def build_index(
                 reuse=reuse_cache,
                 progress=progress,
             )
-            store = FaissFlatIndex(vectors.shape[1])
+            store = FaissIndex.create(
+                vectors.shape[1], choose_kind(len(vectors), vectors.shape[1], index_type)
+            )
             store.add(vectors)
             manifest = Manifest(
                 format_version=FORMAT_VERSION,
@@ -259,6 +265,7 @@ def build_index(
                 built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 build_seconds=round(time.perf_counter() - started, 3),
                 embedded_chunks=embedded,
+                extra={"vector_index": store.kind},
             )
             builds = index_dir / "builds"
             builds.mkdir(exist_ok=True)
@@ -360,7 +367,7 @@ def load_index(
         raise IndexStoreError(f"index is out of date: the corpus or cleaning rules changed; {REBUILD_HINT}")
     build = current_build(index_dir)
     try:
-        vectors = FaissFlatIndex.load(build / "vectors.faiss")
+        vectors = FaissIndex.load(build / "vectors.faiss")
         chunks = tuple(Chunk(**json.loads(line)) for line in (build / "chunks.jsonl").open(encoding="utf-8"))
         paragraphs = [
             _paragraph_from_json(json.loads(line)) for line in (build / "paragraphs.jsonl").open("rb")
@@ -389,13 +396,12 @@ def load_index(
 
 def search_chunks(index: LoadedIndex, query: np.ndarray, k: int, doc_ids: frozenset[str] | None = None):
     """Top chunk rows for one query vector as [(row, score)], optionally restricted to some documents."""
-    want = index.vectors.size if doc_ids else k
-    scores, ids = index.vectors.search(query.reshape(1, -1), want)
-    out: list[tuple[int, float]] = []
-    for row, score in zip(ids[0].tolist(), scores[0].tolist(), strict=True):
-        if row < 0 or (doc_ids and index.chunks[row].doc_id not in doc_ids):
-            continue
-        out.append((row, float(score)))
-        if len(out) >= k:
-            break
-    return out
+    allowed = [i for i, c in enumerate(index.chunks) if c.doc_id in doc_ids] if doc_ids else None
+    if allowed is not None and not allowed:
+        return []
+    scores, ids = index.vectors.search(query.reshape(1, -1), k, allowed)
+    return [
+        (row, float(score))
+        for row, score in zip(ids[0].tolist(), scores[0].tolist(), strict=True)
+        if row >= 0
+    ]

@@ -1,14 +1,30 @@
 """The vector index behind a narrow interface (``add`` / ``search`` / ``save`` / ``load``).
 
-Vectors are L2-normalised, so inner product is cosine similarity.
+Vectors are L2-normalised, so inner product is cosine similarity. Two FAISS
+layouts: exact ``IndexFlatIP`` and approximate ``IndexHNSWFlat``. ``auto``
+picks flat until a flat search costs about as much as embedding the question,
+which bench/perf.py measured at about 206,000 vectors of 768 dimensions
+(704,000 at 256): the cost of a flat search grows with vectors x dimensions,
+so the switch is expressed in that product.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
+
+IndexKind = Literal["flat", "hnsw"]
+INDEX_KINDS = ("auto", "flat", "hnsw")
+# vectors x dimensions above which ``auto`` builds HNSW (bench/perf-report.md, scale test):
+# ~206k x 768 = 1.58e8 and ~704k x 256 = 1.80e8 both put the crossover near 1.6e8.
+HNSW_ABOVE = 160_000_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+# Graph search breadth; the report found 64 too narrow on unstructured data, so search wider.
+HNSW_EF_SEARCH = 256
 
 
 class VectorIndex(Protocol):
@@ -20,22 +36,48 @@ class VectorIndex(Protocol):
     @property
     def size(self) -> int: ...
 
+    @property
+    def kind(self) -> IndexKind: ...
+
     def add(self, vectors: np.ndarray) -> None: ...
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return (scores, row ids), each of shape (len(queries), k'); k' <= k, ids -1 for no result."""
+    def search(
+        self, queries: np.ndarray, k: int, allowed: Sequence[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (scores, row ids), each of shape (len(queries), k'); k' <= k, ids -1 for no result.
+
+        ``allowed`` restricts the search to those rows (e.g. the chunks of some documents).
+        """
         ...
 
     def save(self, path: Path) -> None: ...
 
 
-class FaissFlatIndex:
-    """Exact inner-product search with FAISS ``IndexFlatIP``."""
+def choose_kind(n_vectors: int, dim: int, requested: str = "auto") -> IndexKind:
+    """The index layout for ``n_vectors`` of ``dim``: as requested, or by size for ``auto``."""
+    if requested not in INDEX_KINDS:
+        raise ValueError(f"unknown index type {requested!r}; choose one of {', '.join(INDEX_KINDS)}")
+    if requested != "auto":
+        return requested  # type: ignore[return-value]
+    return "hnsw" if n_vectors * dim > HNSW_ABOVE else "flat"
 
-    def __init__(self, dim: int, index: object | None = None) -> None:
+
+class FaissIndex:
+    """A FAISS inner-product index, flat (exact) or HNSW (approximate)."""
+
+    def __init__(self, index: object) -> None:
+        self._index = index
+
+    @classmethod
+    def create(cls, dim: int, kind: IndexKind = "flat") -> FaissIndex:
+        """An empty index of the given layout."""
         import faiss
 
-        self._index = index if index is not None else faiss.IndexFlatIP(dim)
+        if kind == "hnsw":
+            index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            return cls(index)
+        return cls(faiss.IndexFlatIP(dim))
 
     @property
     def dim(self) -> int:
@@ -45,16 +87,32 @@ class FaissFlatIndex:
     def size(self) -> int:
         return int(self._index.ntotal)  # type: ignore[attr-defined]
 
+    @property
+    def kind(self) -> IndexKind:
+        return "hnsw" if hasattr(self._index, "hnsw") else "flat"
+
     def add(self, vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
             raise ValueError(f"expected vectors of dimension {self.dim}, got shape {vectors.shape}")
         self._index.add(vectors)  # type: ignore[attr-defined]
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, allowed: Sequence[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         k = max(1, min(k, self.size))
-        scores, ids = self._index.search(queries, k)  # type: ignore[attr-defined]
+        params = None
+        if self.kind == "hnsw":
+            params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+            if params is None:
+                params = faiss.SearchParameters()
+            params.sel = selector
+        scores, ids = self._index.search(queries, k, params=params)  # type: ignore[attr-defined]
         return scores, ids
 
     def save(self, path: Path) -> None:
@@ -63,7 +121,7 @@ class FaissFlatIndex:
         faiss.write_index(self._index, str(path))
 
     @classmethod
-    def load(cls, path: Path) -> FaissFlatIndex:
+    def load(cls, path: Path) -> FaissIndex:
         """Read an index written by :meth:`save`; raises ``ValueError`` if the file is not a FAISS index."""
         import faiss
 
@@ -71,4 +129,4 @@ class FaissFlatIndex:
             index = faiss.read_index(str(path))
         except RuntimeError as exc:  # faiss reports truncated/garbled files as RuntimeError
             raise ValueError(f"unreadable FAISS index {path.name}: {str(exc).splitlines()[0][:120]}") from exc
-        return cls(int(index.d), index)
+        return cls(index)

@@ -30,7 +30,7 @@ from assistant.embedding import HashingEmbedder
 from assistant.engine import MAX_QUESTION_CHARS
 from assistant.index import corpus_hash, current_build, load_index
 from assistant.models import DEFAULT_MODEL, ModelError, model_dir, verify_model
-from assistant.vectorstore import FaissFlatIndex
+from assistant.vectorstore import FaissIndex
 from tests.conftest import META, TEXT
 
 REPO = Path(__file__).resolve().parent.parent
@@ -484,7 +484,7 @@ def _raise_enospc(*args: object, **kwargs: object) -> None:
 
 FULL_DISK_TARGETS = [
     pytest.param(index_module, "_write_jsonl", id="write_jsonl"),
-    pytest.param(FaissFlatIndex, "save", id="faiss-save"),
+    pytest.param(FaissIndex, "save", id="faiss-save"),
 ]
 
 
