@@ -54,7 +54,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_index(args: argparse.Namespace) -> int:
     from assistant.engine import build
 
-    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
+    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, index_type=args.index_type)
     report = build(settings, embedder=args.embedder, progress=_progress, rebuild=args.rebuild)
     print(
         f"indexed {report.n_documents} documents, {report.n_paragraphs} units, {report.n_chunks} chunks "
@@ -64,50 +64,82 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_answer(engine: Engine, answer: Answer) -> None:
-    print(answer.text)
-    print()
+def _answer_lines(engine: Engine, answer: Answer) -> list[str]:
+    lines = [answer.text, ""]
     heading = "引用" if answer.lang == "zh" else "Citations"
     if answer.citations:
-        print(f"{heading}:")
+        lines.append(f"{heading}:")
         for c in answer.citations:
             meta = engine.documents.get(c.paragraph.doc_id)
             title = meta.title if meta else c.paragraph.doc_id
-            print(
+            lines.append(
                 f"  [{c.n}] {c.paragraph.ref}  《{title}》 {c.paragraph.section_label}  (score {c.score:.3f})"
             )
-        print()
-    print("最接近的段落:" if answer.lang == "zh" else "Closest passages:")
+        lines.append("")
+    lines.append("最接近的段落:" if answer.lang == "zh" else "Closest passages:")
     for h in answer.passages:
         snippet = h.paragraph.text.replace("\n", " ")
         snippet = snippet[:60] + ("…" if len(snippet) > 60 else "")
-        print(f"  {h.rank}. {h.paragraph.ref:<22} {h.score:.3f}  {snippet}")
+        lines.append(f"  {h.rank}. {h.paragraph.ref:<22} {h.score:.3f}  {snippet}")
+    return lines
+
+
+def format_answer(engine: Engine, answer: Answer, as_json: bool = False, explain: bool = False) -> str:
+    """Exactly what ``assistant ask`` prints for an answer, trailing newline included.
+
+    Shared by the in-process path and ``assistant serve``, so a served answer is byte-identical.
+    """
+    if as_json:
+        from assistant.serialize import answer_record
+
+        record = answer_record(answer, engine.documents)
+        if explain:
+            record["explain"] = explain_record(answer)
+        return json.dumps(record, ensure_ascii=False, indent=2) + "\n"
+    lines = _answer_lines(engine, answer)
+    if explain:
+        lines += _explain_lines(answer)
+    return "\n".join(lines) + "\n"
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from assistant.serialize import answer_record
-
     settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, top_k=args.k)
     question = " ".join(args.question)
     from assistant.engine import clean_question
 
     clean_question(question)  # fail fast on bad input, before loading the model
+    # A resident `assistant serve` for this index answers in a fraction of a second; without one
+    # (or for a k it would treat differently: it only takes k >= 1) answer in this process.
+    if not args.no_server and (args.k is None or args.k >= 1):
+        from assistant.serve_client import ask_server
+
+        served = ask_server(
+            settings,
+            question,
+            k=args.k,
+            doc=args.doc,
+            as_json=args.json,
+            explain=args.explain,
+            fingerprint=args.embedder.fingerprint if args.embedder is not None else None,
+        )
+        if served is not None:
+            if served.error is not None:
+                _err(served.error)
+                return served.exit
+            sys.stdout.write(served.output)
+            return 0
     engine = Engine.open(settings, embedder=args.embedder)
     answer = engine.ask(question, doc_ids=args.doc or None)
-    if args.json:
-        record = answer_record(answer, engine.documents)
-        if args.explain:
-            record["explain"] = explain_record(answer)
-        print(json.dumps(record, ensure_ascii=False, indent=2))
-    else:
-        _print_answer(engine, answer)
-        if args.explain:
-            _print_explain(answer)
+    sys.stdout.write(format_answer(engine, answer, as_json=args.json, explain=args.explain))
     return 0
 
 
 def explain_record(answer: Answer) -> dict[str, object]:
-    """The retrieval trace as plain data: query terms, glossary expansions, cues and per-signal scores."""
+    """The retrieval trace as plain data: query terms, glossary expansions, cues, per-signal scores
+    and the answer-type check (what kind of fact the question asks for, how well the top passage
+    states one)."""
+    from assistant.answertype import asked_kinds
+
     trace = answer.trace
     return {
         "lexical_tokens": list(trace.lexical_tokens) if trace else [],
@@ -115,23 +147,47 @@ def explain_record(answer: Answer) -> dict[str, object]:
         "doc_hints": sorted(trace.hints.doc_ids) if trace else [],
         "kind_hints": sorted(trace.hints.kinds) if trace else [],
         "candidates": [{"rank": h.rank, "ref": h.paragraph.ref, **h.scores} for h in answer.passages],
+        "asks_for": sorted(asked_kinds(answer.question)),
+        "evidence_support": round(answer.support, 3),
     }
 
 
-def _print_explain(answer: Answer) -> None:
+def _explain_lines(answer: Answer) -> list[str]:
     data = explain_record(answer)
-    print("\nexplain:")
-    print(f"  lexical query: {' '.join(data['lexical_tokens']) or '-'}")  # type: ignore[arg-type]
+    lines = ["", "explain:", f"  lexical query: {' '.join(data['lexical_tokens']) or '-'}"]  # type: ignore[arg-type]
     for e in data["expansions"]:  # type: ignore[union-attr]
-        print(f"  expanded: {e['en'] or e['abbr']} -> {e['zh']}")
+        lines.append(f"  expanded: {e['en'] or e['abbr']} -> {e['zh']}")
     if data["doc_hints"] or data["kind_hints"]:
-        print(f"  cues: documents {data['doc_hints'] or '-'}, kinds {data['kind_hints'] or '-'}")
-    print(f"  {'rank':>4}  {'ref':<24} {'dense':>7} {'bm25':>7} {'cue':>6} {'fused':>7}")
+        lines.append(f"  cues: documents {data['doc_hints'] or '-'}, kinds {data['kind_hints'] or '-'}")
+    if data["asks_for"]:
+        lines.append(
+            f"  asks for: {', '.join(data['asks_for'])}; "  # type: ignore[arg-type]
+            f"the top passage states it with support {data['evidence_support']:.2f}"
+        )
+    lines.append(f"  {'rank':>4}  {'ref':<24} {'dense':>7} {'bm25':>7} {'cue':>6} {'fused':>7}")
     for c in data["candidates"]:  # type: ignore[union-attr]
-        print(
+        lines.append(
             f"  {c['rank']:>4}  {c['ref']:<24} {c.get('dense', 0):>7.3f} {c.get('lexical', 0):>7.2f}"
             f" {c.get('hint', 0):>6.2f} {c.get('fused', 0):>7.3f}"
         )
+    return lines
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from assistant import serve_client
+
+    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
+    try:
+        if args.status:
+            return serve_client.print_status(settings)
+        if args.stop:
+            return serve_client.stop_server(settings)
+        from assistant.serve import run_foreground
+
+        return run_foreground(settings, embedder=args.embedder, idle_timeout=args.idle_timeout)
+    except serve_client.ServeError as exc:
+        _err(str(exc))
+        return EXIT_ENV
 
 
 def cmd_glossary(args: argparse.Namespace) -> int:
@@ -218,25 +274,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+CV_REPEATS = 10
+
+
 def _calibrate(engine: Engine, results: list) -> int:
     from assistant.abstain import Sample, calibrate, cross_validate, write_policy
 
-    samples = [Sample(r.item.lang, r.item.answerable, r.top_dense, r.lead) for r in results]
+    samples = [Sample(r.item.lang, r.item.answerable, r.top_dense, r.lead, r.support) for r in results]
     policy, report = calibrate(samples)
     counts = ", ".join(
         f"{lang}: {int(m['n'])} questions, abstention recall {m['abstention_recall']:.3f}, "
         f"false abstention {m['false_abstention']:.3f}"
         for lang, m in report.items()
     )
-    cv = cross_validate(samples)
+    cv = cross_validate(samples, repeats=CV_REPEATS)
     held_out = ", ".join(
         f"{lang}: recall {m['abstention_recall']:.3f}, false abstention {m['false_abstention']:.3f}"
         for lang, m in cv.items()
     )
-    note = f"chosen on {len(samples)} eval questions ({counts}); 2-fold held-out estimate: {held_out}"
+    note = (
+        f"chosen on {len(samples)} eval questions ({counts}); "
+        f"2-fold held-out estimate pooled over {CV_REPEATS} splits: {held_out}"
+    )
     write_policy(engine.index.manifest.model_name, policy, note)
     print(f"min_dense={policy.min_dense} clear_margin={policy.clear_margin}")
-    print(f"margin_floor={policy.margin_floor}")
+    print(f"margin_floor={policy.margin_floor} min_support={policy.min_support}")
     print(note)
     return 0
 
@@ -265,6 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rebuild", action="store_true", help="re-embed every chunk instead of reusing cached vectors"
     )
+    p.add_argument(
+        "--index-type",
+        choices=["auto", "flat", "hnsw"],
+        help="vector index: flat, hnsw, or auto (default; flat below ~200k chunks, then HNSW)",
+    )
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="answer a question with quoted, cited evidence")
@@ -273,7 +340,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=None, help="how many passages to list (default 5)")
     p.add_argument("--doc", action="append", help="search only this doc_id (repeatable)")
     p.add_argument("--explain", action="store_true", help="show how retrieval scored the top candidates")
+    p.add_argument(
+        "--no-server", action="store_true", help="answer in this process even if `assistant serve` is running"
+    )
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="keep the model and index loaded so later `ask` calls answer fast")
+    p.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="exit after this many seconds without questions (default 0: never)",
+    )
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--stop", action="store_true", help="ask the running server for this index to exit")
+    g.add_argument("--status", action="store_true", help="report whether a server runs for this index")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("glossary", help="list the bilingual term pairs with their source refs")
     p.add_argument("--grep", help="only entries containing this text (either language)")

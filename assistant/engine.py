@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assistant.abstain import AbstentionPolicy, load_policy
-from assistant.answer import compose
+from assistant.answer import compose, evidence_support
 from assistant.embedding import Embedder, SentenceTransformerEmbedder
-from assistant.index import BuildReport, LoadedIndex, build_index, corpus_hash, load_index
+from assistant.index import BuildReport, IndexStoreError, LoadedIndex, build_index, corpus_hash, load_index
 from assistant.records import Answer, DocumentMeta, Lang, Paragraph
 from assistant.retrieval import FusionWeights, HybridRetriever
 from assistant.text import detect_lang
@@ -50,6 +50,8 @@ class Settings:
     """Model name or local sentence-transformers folder (ASSISTANT_MODEL); default EmbeddingGemma."""
     top_k: int = 5
     """How many passages to return."""
+    index_type: str = "auto"
+    """Vector index layout: flat, hnsw, or auto by corpus size (ASSISTANT_INDEX_TYPE)."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -59,6 +61,8 @@ class Settings:
             s = replace(s, index_dir=Path(os.environ["ASSISTANT_INDEX"]).expanduser())
         if os.environ.get("ASSISTANT_MODEL"):
             s = replace(s, model=os.environ["ASSISTANT_MODEL"])
+        if os.environ.get("ASSISTANT_INDEX_TYPE"):
+            s = replace(s, index_type=os.environ["ASSISTANT_INDEX_TYPE"])
         return replace(s, **{k: v for k, v in overrides.items() if v is not None})
 
     @property
@@ -110,7 +114,13 @@ def build(
     from assistant.corpus import load_corpus
     from assistant.embedcache import EmbeddingCache
     from assistant.glossary import Glossary
+    from assistant.vectorstore import INDEX_KINDS
 
+    if settings.index_type not in INDEX_KINDS:
+        raise IndexStoreError(
+            f"unknown index type {settings.index_type!r} (ASSISTANT_INDEX_TYPE or --index-type); "
+            f"choose one of {', '.join(INDEX_KINDS)}"
+        )
     documents = load_corpus(settings.corpus_dir)
     glossary = Glossary.load(
         [p for d in documents for p in d.paragraphs], settings.corpus_dir / "glossary.tsv"
@@ -129,6 +139,7 @@ def build(
             model_digests=digests,
             progress=progress,
             glossary=glossary,
+            index_type=settings.index_type,
         )
     finally:
         if cache:
@@ -185,7 +196,10 @@ class Engine:
             retrieval = self.retriever.search(text, lang, vector, k, filt)
             hits = retrieval.hits
             t2 = time.perf_counter()
-            answer = compose(text, lang, hits, self.index.documents, self.policy.answers(hits, lang))
+            terms = [e.zh for e in retrieval.expansions]
+            support = evidence_support(hits[0], text, terms) if hits else 0.0
+            verdict = self.policy.answers(hits, lang, support)
+            answer = compose(text, lang, hits, self.index.documents, verdict, terms)
             t3 = time.perf_counter()
             timings = {
                 "embed": embed_ms,
@@ -193,7 +207,7 @@ class Engine:
                 "compose": (t3 - t2) * 1000,
             }
             timings["total"] = sum(timings.values())
-            answers.append(replace(answer, timings_ms=timings, trace=retrieval))
+            answers.append(replace(answer, timings_ms=timings, trace=retrieval, support=support))
         return answers
 
     def paragraph(self, ref: str) -> Paragraph | None:

@@ -98,3 +98,25 @@ def test_missing_corpus_dir(tmp_path, capsys) -> None:
     code, _, err = run(["index"], tmp_path / "nowhere", capsys)
     assert code == 1
     assert_one_line_error(err)
+
+
+@pytest.mark.parametrize(
+    ("flag", "kind"), [([], "flat"), (["--index-type", "flat"], "flat"), (["--index-type", "hnsw"], "hnsw")]
+)
+def test_index_type_is_chosen_and_recorded(corpus, capsys, flag, kind) -> None:
+    code, _, _ = run(["index", *flag], corpus, capsys)
+    assert code == 0
+    index_dir = corpus.parent / "index"
+    name = (index_dir / "CURRENT").read_text().strip()
+    manifest = json.loads((index_dir / "builds" / name / "manifest.json").read_text())
+    assert manifest["extra"]["vector_index"] == kind
+    code, out, _ = run(["ask", "--no-server", "--json", "什么是负向一体化？"], corpus, capsys)
+    assert code == 0 and json.loads(out)["passages"]
+
+
+def test_unknown_index_type_from_the_environment(corpus, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("ASSISTANT_INDEX_TYPE", "ivf")
+    code, _, err = run(["index"], corpus, capsys)
+    assert code == 1
+    assert_one_line_error(err)
+    assert "unknown index type 'ivf'" in err

@@ -26,6 +26,10 @@ LIGHT = [
     "assistant.corpus",
     "assistant.batch",
     "assistant.batch_io",
+    "assistant.serve_client",
+    "assistant.answertype",
+    "assistant.vectorstore",
+    "assistant.abstain",
 ]
 
 

@@ -89,8 +89,41 @@ def test_cli_ask_json_in_a_subprocess(settings: Settings) -> None:
     assert record["lang"] == "zh" and record["answerable"]
 
 
-def test_ctrl_c_during_index_keeps_the_previous_index(tmp_path: Path) -> None:
-    """SIGINT mid-build (real model, cold embedding cache): exit 130, one-line message, old index intact."""
+def test_a_resident_server_answers_like_the_process_itself(settings: Settings) -> None:
+    """`assistant serve` with the real model: `ask` goes through it and prints the in-process output."""
+    env = {
+        **os.environ,
+        "ASSISTANT_INDEX": str(settings.index_dir),
+        "ASSISTANT_CORPUS": str(settings.corpus_dir),
+    }
+    cli = [sys.executable, "-m", "assistant.cli"]
+    question = "What does negative integration mean?"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*cli, *args], capture_output=True, text=True, env=env, timeout=300)
+
+    local = run("ask", "--no-server", question)
+    server = subprocess.Popen([*cli, "serve"], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stderr is not None
+        line = server.stderr.readline()
+        while line and "ready on" not in line:
+            line = server.stderr.readline()
+        assert "ready on" in line, "the server exited before it was ready"
+        served = run("ask", question)
+        status = run("serve", "--status")
+    finally:
+        run("serve", "--stop")
+        server.communicate(timeout=60)
+    assert served.returncode == 0, served.stderr
+    assert served.stdout == local.stdout
+    assert status.returncode == 0 and "1 requests served" in status.stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])
+def test_interrupted_index_keeps_the_previous_index(tmp_path: Path, sig: signal.Signals) -> None:
+    """A build stopped mid-embedding (real model, cold embedding cache) by Ctrl-C (exit 130 and a
+    one-line message) or SIGKILL (no chance to clean up) leaves the previous index live and usable."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for name in ("yang-nd.txt", "yang-nd.toml"):
@@ -102,17 +135,34 @@ def test_ctrl_c_during_index_keeps_the_previous_index(tmp_path: Path) -> None:
         "ASSISTANT_CACHE": str(tmp_path / "cache"),
         "ASSISTANT_MODEL": str(resolve_model().path),
     }
-    cli = [sys.executable, "-m", "assistant.cli", "index"]
-    subprocess.run(cli, env=env, check=True, capture_output=True, timeout=600)
+    cli = [sys.executable, "-m", "assistant.cli"]
+    subprocess.run([*cli, "index"], env=env, check=True, capture_output=True, timeout=600)
     before = load_index(tmp_path / "index").manifest
-    for name in ("li-2023.txt", "li-2023.toml", "xu-geng-2021.txt", "xu-geng-2021.toml"):
+    added = ("li-2023.txt", "li-2023.toml", "xu-geng-2021.txt", "xu-geng-2021.toml")
+    for name in added:
         shutil.copy(ROOT / "corpus" / name, corpus / name)
-    proc = subprocess.Popen(cli, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*cli, "index"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         proc.wait(timeout=20)  # model load + the start of embedding ~200 new chunks
     except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert err.strip().count("\n") == 0 and "interrupted" in err and "Traceback" not in err
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130, err
+        assert err.strip().count("\n") == 0 and "interrupted" in err and "Traceback" not in err
+    else:
+        assert proc.returncode == -signal.SIGKILL, err
     assert load_index(tmp_path / "index").manifest == before
+    for name in added:  # back to the corpus the live index was built from: it answers
+        (corpus / name).unlink()
+    ask = subprocess.run(
+        [*cli, "ask", "--no-server", "--json", "区块链跨境溯源系统有什么作用？"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ask.returncode == 0, ask.stderr
+    assert json.loads(ask.stdout)["passages"]
