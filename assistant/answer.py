@@ -47,6 +47,18 @@ def _overlaps(text: str, spans: Sequence[tuple[int, int]], cues: frozenset[str])
     return [len(cues & _features(text[s:e])) for s, e in spans]
 
 
+def _with_previous(text: str, spans: Sequence[tuple[int, int]], cues: frozenset[str]) -> list[int]:
+    """Overlap of each sentence together with the one before it.
+
+    Chinese prose often names its subject once and drops it from the next sentence
+    (“《贸易便利化协定》主要内容是……。2013年12月……完成谈判，……于2017年2月22日生效。”), so
+    the sentence stating a date may share no words with the question on its own. The price:
+    a date in the sentence right after an on-topic one counts even if it dates something else.
+    """
+    feats = [_features(text[s:e]) for s, e in spans]
+    return [len(cues & (f | (feats[i - 1] if i else set()))) for i, f in enumerate(feats)]
+
+
 def question_features(question: str, terms: Sequence[str] = ()) -> frozenset[str]:
     """The question's overlap features, plus those of ``terms`` (Chinese glossary terms of an English
     question, so its sentences can be matched against Chinese text)."""
@@ -54,24 +66,28 @@ def question_features(question: str, terms: Sequence[str] = ()) -> frozenset[str
 
 
 def evidence_support(hit: Hit, question: str, terms: Sequence[str] = ()) -> float:
-    """How well the hit's paragraph states the kind of fact the question asks for, in (0, 1].
+    """How well the hit's paragraph states the kind of fact the question asks for, in [0, 1].
 
     1.0 for open questions. For "when / how many / which article" questions: the best
-    question overlap among sentences that state such a fact, relative to the best
-    overlap of any sentence (both +1); 0.0 when no sentence states one. A low value
-    means the paragraph is on topic but the requested fact is not in it.
+    question overlap among sentences that state such a fact (read together with the
+    sentence before, which often carries the subject), relative to the best overlap of
+    any single sentence (both +1, capped at 1); 0.0 when no sentence states one. A low
+    value means the paragraph is on topic but the requested fact is not in it.
     """
     kinds = asked_kinds(question)
     if not kinds:
         return 1.0
     text = hit.paragraph.text
     spans = split_sentences(text)
-    overlaps = _overlaps(text, spans, question_features(question, terms))
-    best = max(overlaps, default=0)
+    cues = question_features(question, terms)
+    best = max(_overlaps(text, spans, cues), default=0)
+    with_context = _with_previous(text, spans, cues)
     support = 1.0
     for kind in kinds:
-        typed = [o for (s, e), o in zip(spans, overlaps, strict=True) if states(kind, text[s:e], question)]
-        support = min(support, (max(typed) + 1) / (best + 1) if typed else 0.0)
+        typed = [
+            o for (s, e), o in zip(spans, with_context, strict=True) if states(kind, text[s:e], question)
+        ]
+        support = min(support, min(1.0, (max(typed) + 1) / (best + 1)) if typed else 0.0)
     return support
 
 
@@ -82,8 +98,9 @@ def pick_quote(hit: Hit, question: str, terms: Sequence[str] = ()) -> str:
     among them the one sharing most words/bigrams with the question wins (the whole
     chunk when none shares any). When the
     question asks for a year, number or article, the sentence stating one that
-    matches the question best wins instead, wherever it is in the paragraph. A
-    very short winner is extended by its neighbour so the quote stands alone.
+    matches the question best wins instead, wherever it is in the paragraph, with the
+    sentence before it when that one names the subject. A very short winner is
+    extended by its neighbour so the quote stands alone.
     """
     text = hit.paragraph.text
     spans = split_sentences(text)
@@ -91,11 +108,16 @@ def pick_quote(hit: Hit, question: str, terms: Sequence[str] = ()) -> str:
         return text
     kinds = asked_kinds(question)
     typed = [sum(states(k, text[s:e], question) for k in kinds) for s, e in spans]
+    start_at_previous = False
     if any(typed):
-        overlaps = _overlaps(text, spans, question_features(question, terms))
+        cues = question_features(question, terms)
+        alone = _overlaps(text, spans, cues)
+        overlaps = _with_previous(text, spans, cues)
         chunk = hit.chunk
         inside = [chunk is not None and s >= chunk.start and e <= chunk.end for s, e in spans]
         i = max(range(len(spans)), key=lambda j: (typed[j], overlaps[j], inside[j], -j))
+        # quote the sentence before too when it is what ties the fact to the question
+        start_at_previous = overlaps[i] > alone[i]
     else:
         if hit.chunk is not None:
             inside = [(s, e) for s, e in spans if s >= hit.chunk.start and e <= hit.chunk.end]
@@ -106,7 +128,7 @@ def pick_quote(hit: Hit, question: str, terms: Sequence[str] = ()) -> str:
         if max(overlaps) == 0:
             return text[spans[0][0] : spans[-1][1]]
         i = max(range(len(spans)), key=lambda j: (overlaps[j], -j))
-    s, e = spans[i]
+    s, e = spans[i - 1][0] if start_at_previous else spans[i][0], spans[i][1]
     if e - s < SHORT_SENTENCE and i + 1 < len(spans):
         e = spans[i + 1][1]
     return text[s:e]

@@ -73,8 +73,11 @@ ON_TOPIC_NO_YEAR = (
     "中国重视参与国际标准的制定，目前是国际标准化组织（ISO）的常任理事国。国家标准化管理委员会成立。"
 )
 YEAR_ELSEWHERE = (
-    "中国重视参与国际标准的制定，目前是国际标准化组织（ISO）的常任理事国。与此相关，2001年成立了一个委员会。"
+    "2001年成立了一个委员会，负责统一管理工作。另一方面，中国重视参与国际标准的制定，"
+    "目前是国际标准化组织（ISO）的常任理事国。"
 )
+# the date's sentence leaves out its subject, which the sentence before names
+ELIDED_SUBJECT = "《贸易便利化协定》主要内容是海关管理和贸易便利化。2013年12月完成谈判，于2017年2月22日生效。"
 YEAR_ON_TOPIC = "中国于2001年10月成立了国家标准化管理委员会，负责统一管理全国标准化工作。另有其他安排。"
 
 
@@ -85,6 +88,7 @@ YEAR_ON_TOPIC = "中国于2001年10月成立了国家标准化管理委员会，
         (ON_TOPIC_NO_YEAR, "中国是哪一年成为ISO常任理事国的？", 0.0, 0.0),
         (YEAR_ELSEWHERE, "中国是哪一年成为国际标准化组织（ISO）常任理事国的？", 0.01, 0.5),
         (YEAR_ON_TOPIC, "中国哪一年成立了国家标准化管理委员会？", 1.0, 1.0),
+        (ELIDED_SUBJECT, "《贸易便利化协定》何时生效？", 1.0, 1.0),
     ],
 )
 def test_evidence_support(text: str, question: str, low: float, high: float) -> None:
@@ -95,6 +99,11 @@ def test_quote_for_a_time_question_is_the_sentence_with_the_date() -> None:
     text = "国家标准化管理委员会负责统一管理全国标准化工作。该委员会于2001年10月成立。其他内容。"
     quote = pick_quote(_hit(text), "国家标准化管理委员会是什么时候成立的？")
     assert "2001年10月" in quote
+
+
+def test_quote_with_an_elided_subject_starts_at_the_sentence_naming_it() -> None:
+    quote = pick_quote(_hit(ELIDED_SUBJECT), "《贸易便利化协定》何时生效？")
+    assert quote.startswith("《贸易便利化协定》") and "2017年2月22日生效" in quote
 
 
 def test_glossary_terms_let_an_english_question_find_its_typed_sentence() -> None:
