@@ -33,7 +33,8 @@ _ASKS: dict[AnswerKind, re.Pattern[str]] = {
         r"|\b(?:what|which)\s+(?:year|date|day|month)\b|\bsince\s+when\b|\bhow\s+long\s+ago\b)"
     ),
     "quantity": re.compile(
-        r"多少|几个|几位|几种|几项|几家|几国|几倍|几成|几年|几次|几轮|几条|多大比例|百分之几|占比"
+        # "哪几个方面" asks for a list, "近几年" means "recently", "第几届" is an ordinal
+        r"多少|(?<![哪近这第前后])几(?:个|位|种|项|家|国|倍|成|年|次|轮|条)|多大比例|百分之几|占比"
         r"|(?i:\bhow\s+(?:many|much)\b|\bwhat\s+(?:percentage|share|proportion|fraction|number|amount)\b"
         r"|\bwhat\s+(?:[\w-]+\s+){0,3}(?:rates?|margins?)\b|\bby\s+how\s+much\b)"
     ),

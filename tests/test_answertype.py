@@ -26,6 +26,8 @@ from assistant.records import Hit, Paragraph
         ("GATT中最重要的条款是哪一条？", {"article"}),
         ("Which provision of the SPS Agreement is cited?", {"article"}),
         ("坎昆会议是第几届部长级会议？", {"ordinal"}),
+        ("WTO改革涉及哪几个方面？", set()),  # a list, not a number
+        ("近几年诸边谈判有什么进展？", set()),
         ("CPTPP有多少个成员？英国是哪一年加入的？", {"quantity", "time"}),
         # open questions ask for no particular kind
         ("什么是负向一体化？", set()),
