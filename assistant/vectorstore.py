@@ -3,8 +3,8 @@
 Vectors are L2-normalised, so inner product is cosine similarity. Two FAISS
 layouts: exact ``IndexFlatIP`` and approximate ``IndexHNSWFlat``. ``auto``
 picks flat until a flat search costs about as much as embedding the question,
-which bench/perf.py measured at about 206,000 vectors of 768 dimensions
-(704,000 at 256): the cost of a flat search grows with vectors x dimensions,
+which bench/perf.py measured at about 200,000-230,000 vectors of 768
+dimensions (680,000-700,000 at 256): the cost of a flat search grows with vectors x dimensions,
 so the switch is expressed in that product.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 IndexKind = Literal["flat", "hnsw"]
 INDEX_KINDS = ("auto", "flat", "hnsw")
 # vectors x dimensions above which ``auto`` builds HNSW (bench/perf-report.md, scale test):
-# ~206k x 768 = 1.58e8 and ~704k x 256 = 1.80e8 both put the crossover near 1.6e8.
+# the crossovers measured, 197k-229k x 768 and 676k-704k x 256, are 1.5e8-1.8e8.
 HNSW_ABOVE = 160_000_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
