@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.cli import main
 from assistant.embedding import HashingEmbedder
 from assistant.records import Document, DocumentMeta, Paragraph
 
@@ -104,3 +105,21 @@ def corpus(tmp_path: Path) -> Path:
     (d / "demo-2020.txt").write_text(TEXT, encoding="utf-8")
     (d / "demo-2020.toml").write_text(META, encoding="utf-8")
     return d
+
+
+def run_cli(
+    args: list[str], corpus: Path, capsys: pytest.CaptureFixture[str], embedder: HashingEmbedder | None = None
+) -> tuple[int, str, str]:
+    """Run the CLI in-process on ``corpus`` (index beside it) with a hashing embedder: (exit, out, err)."""
+    code = main(
+        ["--corpus", str(corpus), "--index", str(corpus.parent / "index"), *args],
+        embedder or HashingEmbedder(64),
+    )
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(err: str) -> None:
+    """A user-facing failure: one ``assistant: error:`` line on stderr, no traceback."""
+    assert err.startswith("assistant: error: "), err[:300]
+    assert err.count("\n") == 1 and "Traceback" not in err, err[:300]

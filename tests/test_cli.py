@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from assistant.cli import main
-from assistant.embedding import HashingEmbedder
 from assistant.serialize import schema_problems
-from tests.conftest import TEXT
-
-
-def run(args: list[str], corpus: Path, capsys) -> tuple[int, str, str]:
-    code = main(
-        ["--corpus", str(corpus), "--index", str(corpus.parent / "index"), *args], HashingEmbedder(64)
-    )
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(err: str) -> None:
-    assert err.startswith("assistant: error: ")
-    assert err.count("\n") == 1 and "Traceback" not in err
+from tests.conftest import TEXT, assert_one_line_error
+from tests.conftest import run_cli as run
 
 
 @pytest.mark.parametrize(

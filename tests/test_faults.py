@@ -31,7 +31,8 @@ from assistant.engine import MAX_QUESTION_CHARS
 from assistant.index import corpus_hash, current_build, load_index
 from assistant.models import DEFAULT_MODEL, ModelError, model_dir, verify_model
 from assistant.vectorstore import FaissIndex
-from tests.conftest import META, TEXT
+from tests.conftest import META, TEXT, assert_one_line_error
+from tests.conftest import run_cli as run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -68,22 +69,6 @@ def chinese_text(n_bytes: int, seed: int = 0) -> str:
 
 
 # --- fixtures and helpers ------------------------------------------------------------------------
-
-
-def run(
-    args: list[str], corpus: Path, capsys: pytest.CaptureFixture[str], embedder: HashingEmbedder | None = None
-) -> tuple[int, str, str]:
-    code = main(
-        ["--corpus", str(corpus), "--index", str(corpus.parent / "index"), *args],
-        embedder or HashingEmbedder(64),
-    )
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(err: str) -> None:
-    assert err.startswith("assistant: error: "), err[:300]
-    assert err.count("\n") == 1 and "Traceback" not in err, err[:300]
 
 
 def snapshot(index_dir: Path) -> tuple[str, list[str], dict[str, str]]:

@@ -24,6 +24,8 @@ from assistant.embedding import HashingEmbedder
 from assistant.engine import Settings
 from assistant.serve import AskServer
 from assistant.serve_client import MAX_REQUEST_BYTES, ServeError, ask_server, identity, request, socket_path
+from tests.conftest import assert_one_line_error
+from tests.conftest import run_cli as run
 
 QUESTIONS = ["什么是负向一体化？", "What does negative integration mean?"]
 
@@ -36,22 +38,6 @@ def append_section(corpus: Path, text: str) -> None:
 
 def settings_for(corpus: Path) -> Settings:
     return Settings.from_env(corpus_dir=corpus, index_dir=corpus.parent / "index")
-
-
-def run(
-    args: list[str], corpus: Path, capsys, embedder: HashingEmbedder | None = None
-) -> tuple[int, str, str]:
-    code = main(
-        ["--corpus", str(corpus), "--index", str(corpus.parent / "index"), *args],
-        embedder or HashingEmbedder(64),
-    )
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(err: str) -> None:
-    assert err.startswith("assistant: error: ")
-    assert err.count("\n") == 1 and "Traceback" not in err
 
 
 @contextlib.contextmanager
