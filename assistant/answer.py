@@ -47,16 +47,19 @@ def _overlaps(text: str, spans: Sequence[tuple[int, int]], cues: frozenset[str])
     return [len(cues & _features(text[s:e])) for s, e in spans]
 
 
-def _with_previous(text: str, spans: Sequence[tuple[int, int]], cues: frozenset[str]) -> list[int]:
-    """Overlap of each sentence together with the one before it.
+def _with_previous(
+    text: str, spans: Sequence[tuple[int, int]], cues: frozenset[str]
+) -> tuple[list[int], list[int]]:
+    """Overlap of each sentence alone, and together with the one before it.
 
     Chinese prose often names its subject once and drops it from the next sentence
     (“《贸易便利化协定》主要内容是……。2013年12月……完成谈判，……于2017年2月22日生效。”), so
     the sentence stating a date may share no words with the question on its own. The price:
     a date in the sentence right after an on-topic one counts even if it dates something else.
     """
-    feats = [_features(text[s:e]) for s, e in spans]
-    return [len(cues & (f | (feats[i - 1] if i else set()))) for i, f in enumerate(feats)]
+    feats = [cues & _features(text[s:e]) for s, e in spans]
+    alone = [len(f) for f in feats]
+    return alone, [len(f | (feats[i - 1] if i else set())) for i, f in enumerate(feats)]
 
 
 def question_features(question: str, terms: Sequence[str] = ()) -> frozenset[str]:
@@ -80,8 +83,8 @@ def evidence_support(hit: Hit, question: str, terms: Sequence[str] = ()) -> floa
     text = hit.paragraph.text
     spans = split_sentences(text)
     cues = question_features(question, terms)
-    best = max(_overlaps(text, spans, cues), default=0)
-    with_context = _with_previous(text, spans, cues)
+    alone, with_context = _with_previous(text, spans, cues)
+    best = max(alone, default=0)
     support = 1.0
     for kind in kinds:
         typed = [
@@ -111,8 +114,7 @@ def pick_quote(hit: Hit, question: str, terms: Sequence[str] = ()) -> str:
     start_at_previous = False
     if any(typed):
         cues = question_features(question, terms)
-        alone = _overlaps(text, spans, cues)
-        overlaps = _with_previous(text, spans, cues)
+        alone, overlaps = _with_previous(text, spans, cues)
         chunk = hit.chunk
         inside = [chunk is not None and s >= chunk.start and e <= chunk.end for s, e in spans]
         i = max(range(len(spans)), key=lambda j: (typed[j], overlaps[j], inside[j], -j))
