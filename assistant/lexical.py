@@ -6,7 +6,9 @@ The segmenter knows the glossary's Chinese terms, so domain terms such as
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -42,16 +44,36 @@ class LexicalIndex:
         self.refs = [u.ref for u in units]
         corpus = [tokenize(u.text, self._segmenter) or ["∅"] for u in units]
         self._vocab = {t for doc in corpus for t in doc}
+        self._df = Counter(t for doc in corpus for t in set(doc))
+        self._n = len(corpus)
         self._bm25 = bm25s.BM25()
         self._bm25.index(corpus, show_progress=False)
 
+    def _content_tokens(self, text: str) -> list[str]:
+        return [t for t in tokenize(text, self._segmenter) if t not in STOPWORDS and not _PUNCT.match(t)]
+
     def query_tokens(self, text: str) -> list[str]:
         """Content tokens of a question (stopwords and punctuation dropped) that occur in the corpus."""
-        return [
-            t
-            for t in tokenize(text, self._segmenter)
-            if t not in STOPWORDS and not _PUNCT.match(t) and t in self._vocab
-        ]
+        return [t for t in self._content_tokens(text) if t in self._vocab]
+
+    def _idf(self, token: str) -> float:
+        # bm25s's default (Lucene) idf; a word the corpus lacks gets the highest value
+        df = self._df.get(token, 0)
+        return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
+
+    def coverage(self, text: str) -> float:
+        """Share of the question's content (idf-weighted, distinct tokens) that the corpus contains.
+
+        BM25 normalised by the query's best score gives the best-matching unit the full lexical
+        weight even when it matches one word of a question the corpus knows nothing else of
+        ("明天北京会下雨吗": only 北京 occurs, in one paragraph). Scaling by coverage keeps the
+        weight for questions in the corpus's vocabulary and shrinks it for the rest.
+        """
+        tokens = set(self._content_tokens(text))
+        total = sum(self._idf(t) for t in tokens)
+        if not total:
+            return 0.0
+        return sum(self._idf(t) for t in tokens if t in self._vocab) / total
 
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """BM25 score of every unit (aligned with ``refs``); zeros when no token is known."""

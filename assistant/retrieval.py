@@ -43,6 +43,7 @@ class Retrieval:
 
     hits: tuple[Hit, ...]
     lexical_tokens: tuple[str, ...] = ()
+    lexical_coverage: float = 1.0
     expansions: tuple[GlossaryEntry, ...] = ()
     hints: QueryHints = field(default_factory=QueryHints)
 
@@ -100,12 +101,15 @@ class HybridRetriever:
         lexical = np.zeros_like(dense)
         tokens: list[str] = []
         expansions: list[GlossaryEntry] = []
+        coverage = 1.0
         if self._lexical is not None:
             tokens, expansions = self._lexical_query(question, lang)
             lexical = self._lexical.scores(tokens)
             top = float(lexical.max()) if len(lexical) else 0.0
+            # English questions reach BM25 only through glossary terms, which the corpus has by construction
+            coverage = self._lexical.coverage(question) if lang == "zh" else 1.0
             if top > 0:
-                fused += self.weights.lexical[lang] * lexical / top
+                fused += self.weights.lexical[lang] * coverage * lexical / top
         hints = find_hints(question, self._index.documents)
         bonus = np.array(
             [
@@ -133,4 +137,4 @@ class HybridRetriever:
             )
             for i, j in enumerate(order)
         )
-        return Retrieval(hits, tuple(tokens), tuple(expansions), hints)
+        return Retrieval(hits, tuple(tokens), round(coverage, 4), tuple(expansions), hints)
