@@ -9,6 +9,7 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
+from assistant.abstain import AbstentionPolicy
 from assistant.embedding import Embedder
 from assistant.engine import Engine, QuestionError, Settings
 from assistant.records import Answer
@@ -94,11 +95,11 @@ def format_answer(engine: Engine, answer: Answer, as_json: bool = False, explain
 
         record = answer_record(answer, engine.documents)
         if explain:
-            record["explain"] = explain_record(answer)
+            record["explain"] = explain_record(answer, engine.policy)
         return json.dumps(record, ensure_ascii=False, indent=2) + "\n"
     lines = _answer_lines(engine, answer)
     if explain:
-        lines += _explain_lines(answer)
+        lines += _explain_lines(answer, engine.policy)
     return "\n".join(lines) + "\n"
 
 
@@ -134,10 +135,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def explain_record(answer: Answer) -> dict[str, object]:
-    """The retrieval trace as plain data: query terms, glossary expansions, cues, per-signal scores
-    and the answer-type check (what kind of fact the question asks for, how well the top passage
-    states one)."""
+def explain_record(answer: Answer, policy: AbstentionPolicy | None = None) -> dict[str, object]:
+    """The retrieval trace as plain data: query terms, glossary expansions, cues, per-signal scores,
+    the answer-type check (what kind of fact the question asks for, how well the top passage
+    states one) and, given the policy, the abstention rule's inputs and bars."""
     from assistant.answertype import asked_kinds
 
     trace = answer.trace
@@ -149,11 +150,29 @@ def explain_record(answer: Answer) -> dict[str, object]:
         "candidates": [{"rank": h.rank, "ref": h.paragraph.ref, **h.scores} for h in answer.passages],
         "asks_for": sorted(asked_kinds(answer.question)),
         "evidence_support": round(answer.support, 3),
+        "abstention": _abstention_record(answer, policy) if policy else None,
     }
 
 
-def _explain_lines(answer: Answer) -> list[str]:
-    data = explain_record(answer)
+def _abstention_record(answer: Answer, policy: AbstentionPolicy) -> dict[str, object] | None:
+    """The abstention rule's inputs for the top hit, next to the bars they were held against."""
+    hits = answer.passages
+    if not hits:
+        return None
+    lang = answer.lang
+    return {
+        "dense": round(hits[0].scores.get("dense", hits[0].score), 4),
+        "bar": policy.min_dense.get(lang),
+        "lead": round(hits[0].score - hits[1].score, 4) if len(hits) > 1 else None,
+        "clear_margin": policy.clear_margin.get(lang),
+        "margin_floor": policy.margin_floor.get(lang),
+        "min_support": policy.min_support.get(lang),
+        "policy": policy.source,
+    }
+
+
+def _explain_lines(answer: Answer, policy: AbstentionPolicy | None = None) -> list[str]:
+    data = explain_record(answer, policy)
     lines = ["", "explain:", f"  lexical query: {' '.join(data['lexical_tokens']) or '-'}"]  # type: ignore[arg-type]
     for e in data["expansions"]:  # type: ignore[union-attr]
         lines.append(f"  expanded: {e['en'] or e['abbr']} -> {e['zh']}")
@@ -169,6 +188,14 @@ def _explain_lines(answer: Answer) -> list[str]:
         lines.append(
             f"  {c['rank']:>4}  {c['ref']:<24} {c.get('dense', 0):>7.3f} {c.get('lexical', 0):>7.2f}"
             f" {c.get('hint', 0):>6.2f} {c.get('fused', 0):>7.3f}"
+        )
+    a = data["abstention"]
+    if a:
+        lead = "-" if a["lead"] is None else f"{a['lead']:.3f}"  # type: ignore[index]
+        lines.append(
+            f"  abstention ({a['policy']}): dense {a['dense']:.3f} vs bar {a['bar']};"  # type: ignore[index]
+            f" lead {lead} vs margin"
+            f" {a['clear_margin']} above floor {a['margin_floor']}; support gate {a['min_support']}"  # type: ignore[index]
         )
     return lines
 
@@ -233,6 +260,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def thresholds_path(questions: Path) -> Path:
+    """Where the minimums for a question file live: ``thresholds.toml`` for the main set
+    (``questions.jsonl``), ``<name>.thresholds.toml`` beside any other."""
+    if questions.stem == "questions":
+        return questions.with_name("thresholds.toml")
+    return questions.with_name(f"{questions.stem}.thresholds.toml")
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     import tomllib
 
@@ -266,7 +301,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
             encoding="utf-8",
         )
     if args.check:
-        limits = tomllib.loads((REPO_ROOT / "evals" / "thresholds.toml").read_text(encoding="utf-8"))
+        limits_path = thresholds_path(path)
+        if not limits_path.is_file():
+            _err(f"no thresholds for {path.name}: expected {limits_path}")
+            return EXIT_BAD_INPUT
+        limits = tomllib.loads(limits_path.read_text(encoding="utf-8"))
         problems = evals.check_thresholds(table, limits)
         for problem in problems:
             _err(f"below threshold: {problem}")

@@ -8,7 +8,7 @@ A ranked item (unit or window) is relevant when it contains a gold evidence span
 (whitespace-insensitive). Reports rank-1 / top-5 accuracy and MRR@10 per
 question language over the answerable questions of evals/questions.jsonl.
 
-Usage: python bench/retrieval.py [--out bench/retrieval-report]
+Usage: python bench/retrieval.py [--questions evals/holdout.jsonl] [--out bench/retrieval-report]
 """
 
 from __future__ import annotations
@@ -100,9 +100,13 @@ def peer_rankings(engine: Engine, items: Sequence[evals.EvalItem]) -> tuple[list
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=Path, default=ROOT / "evals" / "questions.jsonl")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "retrieval-report")
     args = parser.parse_args()
-    items = [i for i in evals.load_items(ROOT / "evals" / "questions.jsonl") if i.answerable]
+    items = [i for i in evals.load_items(args.questions) if i.answerable]
+    command = "python bench/retrieval.py"
+    if args.questions.name != "questions.jsonl":
+        command += f" --questions evals/{args.questions.name} --out bench/{args.out.name}"
     hybrid = Engine.open(Settings.from_env())
     w = hybrid.retriever.weights
     systems: dict[str, Callable[[], list[list[str]]]] = {
@@ -117,6 +121,12 @@ def main() -> int:
             ),
             items,
         ),
+        "dense + BM25, no cues": lambda: engine_rankings(
+            Engine(hybrid.settings, hybrid.embedder, hybrid.index, replace(w, doc_hint=0, kind_hint=0)), items
+        ),
+        "dense + author/kind cues, no BM25": lambda: engine_rankings(
+            Engine(hybrid.settings, hybrid.embedder, hybrid.index, w, lexical=False), items
+        ),
         "peer: langchain 500/50 + same model + faiss flat": lambda: peer_rankings(hybrid, items)[0],
         "hybrid (ours)": lambda: engine_rankings(hybrid, items),
     }
@@ -129,9 +139,9 @@ def main() -> int:
     lines = [
         "# Retrieval benchmark",
         "",
-        f"{len(items)} answerable questions of `evals/questions.jsonl`, "
+        f"{len(items)} answerable questions of `evals/{args.questions.name}`, "
         f"model `{hybrid.index.manifest.model_name}`, "
-        f"one process, {time.strftime('%Y-%m-%d')}. Command: `python bench/retrieval.py`.",
+        f"one process, {time.strftime('%Y-%m-%d')}. Command: `{command}`.",
         "Relevant = the ranked unit (ours) or window (peer) contains a gold evidence span.",
         "",
         "| system | zh rank-1 | zh top-5 | zh MRR@10 | en rank-1 | en top-5 | en MRR@10 |",

@@ -12,5 +12,8 @@ bash scripts/setup.sh --install
 # The evaluation suite as a gate: a drop in retrieval or citation quality fails here.
 "$VENV/bin/assistant" index
 "$VENV/bin/assistant" eval --check --report "${EVAL_REPORT:-/tmp/assistant-eval-report.md}"
+# The two sets written blind (evals/README.md): short questions, and the held-out set.
+"$VENV/bin/assistant" eval --questions evals/short.jsonl --check >/dev/null
+"$VENV/bin/assistant" eval --questions evals/holdout.jsonl --check >/dev/null
 # A real terminal: start the TUI in tmux, ask in Chinese and English (skips without tmux).
 bash scripts/tui_smoke.sh

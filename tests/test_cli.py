@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from assistant.cli import thresholds_path
 from assistant.serialize import schema_problems
 from tests.conftest import TEXT, assert_one_line_error
 from tests.conftest import run_cli as run
@@ -105,3 +107,34 @@ def test_unknown_index_type_from_the_environment(corpus, capsys, monkeypatch) ->
     assert code == 1
     assert_one_line_error(err)
     assert "unknown index type 'ivf'" in err
+
+
+def test_explain_shows_the_abstention_rule_inputs(corpus, capsys) -> None:
+    run(["index"], corpus, capsys)
+    code, out, _ = run(["ask", "--explain", "什么是负向一体化？"], corpus, capsys)
+    assert code == 0 and "abstention (uncalibrated): dense " in out and " vs bar " in out
+    code, out, _ = run(["ask", "--json", "--explain", "什么是负向一体化？"], corpus, capsys)
+    keys = set(json.loads(out)["explain"]["abstention"])
+    assert {"dense", "bar", "lead", "clear_margin", "margin_floor", "min_support", "policy"} <= keys
+
+
+@pytest.mark.parametrize(
+    ("questions", "thresholds"),
+    [
+        ("evals/questions.jsonl", "evals/thresholds.toml"),
+        ("evals/short.jsonl", "evals/short.thresholds.toml"),
+        ("/x/holdout.jsonl", "/x/holdout.thresholds.toml"),
+    ],
+)
+def test_each_question_file_has_its_own_thresholds(questions: str, thresholds: str) -> None:
+    assert thresholds_path(Path(questions)) == Path(thresholds)
+
+
+def test_eval_check_without_thresholds_is_a_one_line_error(corpus, capsys, tmp_path) -> None:
+    run(["index"], corpus, capsys)
+    questions = tmp_path / "mine.jsonl"
+    item = {"id": "q1", "question": "什么是负向一体化？", "lang": "zh", "answerable": True}
+    questions.write_text(json.dumps(item, ensure_ascii=False) + "\n", encoding="utf-8")
+    code, _, err = run(["eval", "--questions", str(questions), "--check"], corpus, capsys)
+    assert code == 2 and "no thresholds for mine.jsonl" in err
+    assert_one_line_error(err)
