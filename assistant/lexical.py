@@ -54,7 +54,12 @@ class LexicalIndex:
 
     def query_tokens(self, text: str) -> list[str]:
         """Content tokens of a question (stopwords and punctuation dropped) that occur in the corpus."""
-        return [t for t in self._content_tokens(text) if t in self._vocab]
+        return self.analyse(text)[0]
+
+    def analyse(self, text: str) -> tuple[list[str], float]:
+        """The question's content tokens that occur in the corpus, and its ``coverage``."""
+        content = self._content_tokens(text)
+        return [t for t in content if t in self._vocab], self._coverage(set(content))
 
     def _idf(self, token: str) -> float:
         # bm25s's default (Lucene) idf; a word the corpus lacks gets the highest value
@@ -69,7 +74,9 @@ class LexicalIndex:
         ("明天北京会下雨吗": only 北京 occurs, in one paragraph). Scaling by coverage keeps the
         weight for questions in the corpus's vocabulary and shrinks it for the rest.
         """
-        tokens = set(self._content_tokens(text))
+        return self._coverage(set(self._content_tokens(text)))
+
+    def _coverage(self, tokens: set[str]) -> float:
         total = sum(self._idf(t) for t in tokens)
         if not total:
             return 0.0

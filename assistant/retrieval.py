@@ -83,14 +83,20 @@ class HybridRetriever:
         floor = np.nanmin(scores) if not np.all(np.isnan(scores)) else 0.0
         return np.where(np.isnan(scores), floor, scores), rows
 
-    def _lexical_query(self, question: str, lang: Lang) -> tuple[list[str], list[GlossaryEntry]]:
+    def _lexical_query(self, question: str, lang: Lang) -> tuple[list[str], list[GlossaryEntry], float]:
+        """BM25 tokens, glossary expansions and the question's corpus coverage.
+
+        English questions reach BM25 only through glossary terms, which the corpus has by
+        construction, so their coverage is 1.
+        """
         assert self._lexical is not None
         if lang == "zh":
-            return self._lexical.query_tokens(question), []
+            tokens, coverage = self._lexical.analyse(question)
+            return tokens, [], coverage
         expansions = self._glossary.expand_english(question)
         tokens = [t for e in expansions for t in self._lexical.query_tokens(e.zh)]
         tokens += [e.abbr.lower() for e in expansions if e.abbr]
-        return tokens, expansions
+        return tokens, expansions, 1.0
 
     def search(
         self, question: str, lang: Lang, vector: np.ndarray, k: int = 5, doc_ids: frozenset[str] | None = None
@@ -103,11 +109,9 @@ class HybridRetriever:
         expansions: list[GlossaryEntry] = []
         coverage = 1.0
         if self._lexical is not None:
-            tokens, expansions = self._lexical_query(question, lang)
+            tokens, expansions, coverage = self._lexical_query(question, lang)
             lexical = self._lexical.scores(tokens)
             top = float(lexical.max()) if len(lexical) else 0.0
-            # English questions reach BM25 only through glossary terms, which the corpus has by construction
-            coverage = self._lexical.coverage(question) if lang == "zh" else 1.0
             if top > 0:
                 fused += self.weights.lexical[lang] * coverage * lexical / top
         hints = find_hints(question, self._index.documents)

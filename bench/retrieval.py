@@ -72,7 +72,7 @@ def bm25_rankings(engine: Engine, items: Sequence[evals.EvalItem]) -> list[list[
     units = list(engine.index.paragraphs.values())
     out = []
     for item in items:
-        tokens, _ = retriever._lexical_query(item.question, detect_lang(item.question) or "en")
+        tokens, _, _ = retriever._lexical_query(item.question, detect_lang(item.question) or "en")
         scores = lexical.scores(tokens)
         order = [j for j in np.argsort(-scores, kind="stable") if scores[j] > 0][:K]
         out.append([units[j].text for j in order])

@@ -32,6 +32,7 @@ def test_coverage(lexical: LexicalIndex, question: str, low: float, high: float)
 def test_query_tokens_keep_only_words_the_corpus_has(lexical: LexicalIndex) -> None:
     tokens = lexical.query_tokens("多哈回合谈判为何停滞？")
     assert "停滞" not in tokens and tokens
+    assert lexical.analyse("多哈回合谈判为何停滞？") == (tokens, lexical.coverage("多哈回合谈判为何停滞？"))
 
 
 def test_a_barely_covered_question_gets_a_smaller_lexical_bonus(
