@@ -144,6 +144,7 @@ def explain_record(answer: Answer, policy: AbstentionPolicy | None = None) -> di
     trace = answer.trace
     return {
         "lexical_tokens": list(trace.lexical_tokens) if trace else [],
+        "lexical_coverage": trace.lexical_coverage if trace else None,
         "expansions": [{"en": e.en, "abbr": e.abbr, "zh": e.zh} for e in trace.expansions] if trace else [],
         "doc_hints": sorted(trace.hints.doc_ids) if trace else [],
         "kind_hints": sorted(trace.hints.kinds) if trace else [],
@@ -174,6 +175,8 @@ def _abstention_record(answer: Answer, policy: AbstentionPolicy) -> dict[str, ob
 def _explain_lines(answer: Answer, policy: AbstentionPolicy | None = None) -> list[str]:
     data = explain_record(answer, policy)
     lines = ["", "explain:", f"  lexical query: {' '.join(data['lexical_tokens']) or '-'}"]  # type: ignore[arg-type]
+    if data["lexical_coverage"] is not None:
+        lines[-1] += f" (the corpus covers {data['lexical_coverage']:.2f} of the question)"
     for e in data["expansions"]:  # type: ignore[union-attr]
         lines.append(f"  expanded: {e['en'] or e['abbr']} -> {e['zh']}")
     if data["doc_hints"] or data["kind_hints"]:

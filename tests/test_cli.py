@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -113,8 +114,11 @@ def test_explain_shows_the_abstention_rule_inputs(corpus, capsys) -> None:
     run(["index"], corpus, capsys)
     code, out, _ = run(["ask", "--explain", "什么是负向一体化？"], corpus, capsys)
     assert code == 0 and "abstention (uncalibrated): dense " in out and " vs bar " in out
+    assert re.search(r"\(the corpus covers [01]\.\d\d of the question\)", out)
     code, out, _ = run(["ask", "--json", "--explain", "什么是负向一体化？"], corpus, capsys)
-    keys = set(json.loads(out)["explain"]["abstention"])
+    explain = json.loads(out)["explain"]
+    assert 0.0 < explain["lexical_coverage"] <= 1.0
+    keys = set(explain["abstention"])
     assert {"dense", "bar", "lead", "clear_margin", "margin_floor", "min_support", "policy"} <= keys
 
 
