@@ -97,7 +97,8 @@ def evidence_support(hit: Hit, question: str, terms: Sequence[str] = ()) -> floa
 def pick_quote(hit: Hit, question: str, terms: Sequence[str] = ()) -> str:
     """The sentence(s) of the hit's paragraph that best carry the answer.
 
-    Candidates are the sentences of the best-matching chunk (the dense signal);
+    Candidates are the sentences of the best-matching slice (the dense signal: a window, or one
+    sentence of it when that sentence alone matches the question better);
     among them the one sharing most words/bigrams with the question wins (the whole
     chunk when none shares any). When the
     question asks for a year, number or article, the sentence stating one that
@@ -111,26 +112,28 @@ def pick_quote(hit: Hit, question: str, terms: Sequence[str] = ()) -> str:
         return text
     kinds = asked_kinds(question)
     typed = [sum(states(k, text[s:e], question) for k in kinds) for s, e in spans]
-    start_at_previous = False
+    chunk = hit.chunk
     if any(typed):
         cues = question_features(question, terms)
         alone, overlaps = _with_previous(text, spans, cues)
-        chunk = hit.chunk
         inside = [chunk is not None and s >= chunk.start and e <= chunk.end for s, e in spans]
         i = max(range(len(spans)), key=lambda j: (typed[j], overlaps[j], inside[j], -j))
         # quote the sentence before too when it is what ties the fact to the question
-        start_at_previous = overlaps[i] > alone[i]
+        first = i - 1 if overlaps[i] > alone[i] else i
     else:
-        if hit.chunk is not None:
-            inside = [(s, e) for s, e in spans if s >= hit.chunk.start and e <= hit.chunk.end]
-            spans = inside or spans
+        candidates = [
+            j for j, (s, e) in enumerate(spans) if chunk is None or (s >= chunk.start and e <= chunk.end)
+        ] or list(range(len(spans)))
         # Glossary terms are too loose to choose among sentences of the same passage for an
-        # open question; without a direct overlap the whole best chunk is quoted.
-        overlaps = _overlaps(text, spans, question_features(question))
+        # open question; without a direct overlap the whole best slice is quoted.
+        overlaps = _overlaps(text, [spans[j] for j in candidates], question_features(question))
         if max(overlaps) == 0:
-            return text[spans[0][0] : spans[-1][1]]
-        i = max(range(len(spans)), key=lambda j: (overlaps[j], -j))
-    s, e = spans[i - 1][0] if start_at_previous else spans[i][0], spans[i][1]
+            first, i = candidates[0], candidates[-1]
+        else:
+            i = candidates[max(range(len(candidates)), key=lambda k: (overlaps[k], -k))]
+            first = i
+    s, e = spans[first][0], spans[i][1]
+    # the neighbour comes from the paragraph, not the slice: a one-sentence slice has none
     if e - s < SHORT_SENTENCE and i + 1 < len(spans):
         e = spans[i + 1][1]
     return text[s:e]

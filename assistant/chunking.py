@@ -2,7 +2,11 @@
 
 Chunks are kept short (a few sentences) so that the best-matching chunk of a
 paragraph is also a good quote candidate, and so one long paragraph about
-several things does not blur into one vector.
+several things does not blur into one vector. The index holds two granularities:
+these windows, which tile the paragraph, and each sentence of a window that
+holds more than one, so a question about one sentence's fact is matched against
+that sentence alone. A unit scores as its best slice of either kind
+(measured in evals/README.md).
 """
 
 from __future__ import annotations
@@ -22,6 +26,13 @@ def chunk_id(ref: str, start: int, end: int, text: str) -> str:
     return f"{ref}#{start}-{end}-{digest}"
 
 
+def _slice(paragraph: Paragraph, start: int, end: int, sentence: bool = False) -> Chunk:
+    text = paragraph.text[start:end]
+    return Chunk(
+        chunk_id(paragraph.ref, start, end, text), paragraph.ref, paragraph.doc_id, start, end, text, sentence
+    )
+
+
 def _windows(spans: list[tuple[int, int]], max_chars: int) -> Iterator[tuple[int, int]]:
     """Greedily group consecutive sentence spans into windows of at most ``max_chars``.
 
@@ -39,18 +50,34 @@ def _windows(spans: list[tuple[int, int]], max_chars: int) -> Iterator[tuple[int
 
 def chunk_paragraph(paragraph: Paragraph, max_chars: int = DEFAULT_MAX_CHARS) -> tuple[Chunk, ...]:
     """Split one paragraph into sentence-aligned chunks covering all of its text."""
-    text = paragraph.text
-    spans = split_sentences(text)
+    spans = split_sentences(paragraph.text)
     if not spans:
         return ()
+    return tuple(_slice(paragraph, s, e) for s, e in _windows(spans, max_chars))
+
+
+def sentence_chunks(paragraph: Paragraph, windows: Iterable[Chunk]) -> tuple[Chunk, ...]:
+    """The single sentences of the ``windows`` that hold more than one (a one-sentence window
+    already is its sentence)."""
+    spans = split_sentences(paragraph.text)
     return tuple(
-        Chunk(chunk_id(paragraph.ref, s, e, text[s:e]), paragraph.ref, paragraph.doc_id, s, e, text[s:e])
-        for s, e in _windows(spans, max_chars)
+        _slice(paragraph, s, e, sentence=True)
+        for w in windows
+        if sum(w.start <= s and e <= w.end for s, e in spans) > 1
+        for s, e in spans
+        if w.start <= s and e <= w.end
     )
 
 
 def chunk_paragraphs(
-    paragraphs: Iterable[Paragraph], max_chars: int = DEFAULT_MAX_CHARS
+    paragraphs: Iterable[Paragraph], max_chars: int = DEFAULT_MAX_CHARS, sentences: bool = True
 ) -> tuple[Chunk, ...]:
-    """Chunks of all paragraphs, in order."""
-    return tuple(c for p in paragraphs for c in chunk_paragraph(p, max_chars))
+    """Chunks of all paragraphs, in order: each paragraph's windows, then (with ``sentences``)
+    the single sentences of its multi-sentence windows."""
+    out: list[Chunk] = []
+    for p in paragraphs:
+        windows = chunk_paragraph(p, max_chars)
+        out += windows
+        if sentences:
+            out += sentence_chunks(p, windows)
+    return tuple(out)

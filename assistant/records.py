@@ -79,6 +79,7 @@ class Chunk:
     """A sentence-aligned slice of one paragraph; never spans two paragraphs.
 
     ``text == paragraph.text[start:end]``. ``chunk_id`` hashes ref, offsets and text.
+    ``sentence`` marks one sentence indexed beside the window of several that holds it.
     """
 
     chunk_id: str
@@ -87,6 +88,7 @@ class Chunk:
     start: int
     end: int
     text: str
+    sentence: bool = False
 
 
 @dataclass(frozen=True)

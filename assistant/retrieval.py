@@ -1,6 +1,7 @@
 """Retrieval: question -> ranked paragraph-level hits.
 
-Dense retrieval runs over sentence-aligned chunks (best chunk per unit wins);
+Dense retrieval runs over sentence-aligned chunks at two granularities, windows of
+a few sentences and single sentences (a unit scores as its best slice);
 lexical BM25 runs over whole units, English questions expanded with the
 glossary's Chinese terms. Both are fused per unit, so results are whole
 citable units, never windows.
@@ -20,7 +21,8 @@ from assistant.index import LoadedIndex, search_chunks
 from assistant.lexical import LexicalIndex
 from assistant.records import Hit, Lang
 
-CANDIDATE_CHUNKS = 200
+# Slices fetched per query: most of a small corpus's, so nearly every unit gets its own dense score.
+CANDIDATE_CHUNKS = 1000
 
 
 @dataclass(frozen=True)
@@ -73,13 +75,18 @@ class HybridRetriever:
         return self._embedder.encode_queries(list(questions))
 
     def _dense(self, vector: np.ndarray, doc_ids: frozenset[str] | None) -> tuple[np.ndarray, np.ndarray]:
-        """Best chunk score and row per unit; units with no retrieved chunk get the lowest retrieved score."""
+        """Per unit: the best score over its windows, and the row of its best slice of either kind
+        (the quote's candidates); a unit with no retrieved window gets the lowest retrieved score."""
         scores = np.full(len(self._units), np.nan, dtype=np.float32)
+        best = np.full(len(self._units), -np.inf, dtype=np.float32)
         rows = np.full(len(self._units), -1, dtype=np.int64)
         for row, score in search_chunks(self._index, vector, CANDIDATE_CHUNKS, doc_ids):
-            j = self._pos[self._index.chunks[row].ref]
-            if np.isnan(scores[j]) or score > scores[j]:
-                scores[j], rows[j] = score, row
+            chunk = self._index.chunks[row]
+            j = self._pos[chunk.ref]
+            if score > best[j]:
+                best[j], rows[j] = score, row
+            if not chunk.sentence and (np.isnan(scores[j]) or score > scores[j]):
+                scores[j] = score
         floor = np.nanmin(scores) if not np.all(np.isnan(scores)) else 0.0
         return np.where(np.isnan(scores), floor, scores), rows
 

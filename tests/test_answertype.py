@@ -6,7 +6,7 @@ import pytest
 
 from assistant.answer import evidence_support, pick_quote
 from assistant.answertype import asked_kinds, states
-from assistant.records import Hit, Paragraph
+from assistant.records import Chunk, Hit, Paragraph
 
 
 @pytest.mark.parametrize(
@@ -112,3 +112,25 @@ def test_glossary_terms_let_an_english_question_find_its_typed_sentence() -> Non
     text = "各方讨论了很多问题。国家标准化管理委员会于2001年10月成立。WTO成立于1995年。"
     question = "When was the Standardization Administration set up?"
     assert "2001" in pick_quote(_hit(text), question, ["国家标准化管理委员会"])
+
+
+OPEN = "监管合作的目标是降低成本。各国应当协调标准。这一点很重要。互认安排减少重复检测，节约企业的合规费用。"
+
+
+@pytest.mark.parametrize(
+    ("slice_text", "expected"),
+    [
+        # a sentence slice is quoted alone when it stands alone ...
+        ("互认安排减少重复检测，节约企业的合规费用。", "互认安排减少重复检测，节约企业的合规费用。"),
+        # ... and a short one is extended by the paragraph's next sentence, which lies outside the slice
+        ("各国应当协调标准。", "各国应当协调标准。这一点很重要。"),
+        # a window quotes its sentence that shares most words with the question
+        ("监管合作的目标是降低成本。各国应当协调标准。", "各国应当协调标准。这一点很重要。"),
+    ],
+)
+def test_an_open_question_is_quoted_from_its_best_slice(slice_text: str, expected: str) -> None:
+    start = OPEN.index(slice_text)
+    one = slice_text.count("。") == 1
+    chunk = Chunk("c", "d-2020:p1", "d-2020", start, start + len(slice_text), slice_text, sentence=one)
+    hit = Hit(1, Paragraph("d-2020:p1", "d-2020", "body", 1, ("一、节",), OPEN), 0.5, chunk)
+    assert pick_quote(hit, "各国如何协调标准？") == expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.chunking import chunk_paragraph
+from assistant.chunking import chunk_paragraph, chunk_paragraphs
 from assistant.records import Paragraph
 
 
@@ -43,3 +43,26 @@ def test_chunk_ids_are_stable_and_content_derived() -> None:
     assert chunk_paragraph(p) == chunk_paragraph(p)
     changed = chunk_paragraph(para("第一句。第二句！"))
     assert chunk_paragraph(p)[0].chunk_id != changed[0].chunk_id
+
+
+@pytest.mark.parametrize(
+    ("text", "max_chars", "expected_sentences"),
+    [
+        ("一句话。", 220, []),  # a one-sentence window already is its sentence
+        ("第一句。第二句。第三句。", 220, ["第一句。", "第二句。", "第三句。"]),
+        ("第一句话比较长一些。第二句话也比较长。第三句话同样很长。", 12, []),  # one sentence per window
+        ("第一句话。第二句话。第三句话比较长一些。", 11, ["第一句话。", "第二句话。"]),
+    ],
+)
+def test_sentences_of_multi_sentence_windows_are_indexed_beside_them(
+    text: str, max_chars: int, expected_sentences: list[str]
+) -> None:
+    p = para(text)
+    windows = chunk_paragraph(p, max_chars)
+    chunks = chunk_paragraphs([p], max_chars)
+    assert chunks[: len(windows)] == windows and not any(c.sentence for c in windows)
+    sentences = chunks[len(windows) :]
+    assert [c.text for c in sentences] == expected_sentences
+    assert all(c.sentence and p.text[c.start : c.end] == c.text for c in sentences)
+    assert len({c.chunk_id for c in chunks}) == len(chunks)
+    assert chunk_paragraphs([p], max_chars, sentences=False) == windows

@@ -7,7 +7,7 @@ import pytest
 from assistant.abstain import AbstentionPolicy
 from assistant.answer import quote_is_verified
 from assistant.engine import Engine, QuestionError, Settings, clean_question
-from assistant.index import build_index
+from assistant.index import build_index, chunk_title
 from assistant.serialize import answer_record, schema_problems
 
 
@@ -109,3 +109,20 @@ def test_neighbours(engine: Engine) -> None:
     before, after = engine.neighbours("alpha-2020:p2")
     assert [p.ref for p in before] == ["alpha-2020:p1"]
     assert [p.ref for p in after] == ["alpha-2020:p3"]
+
+
+def test_units_rank_by_their_windows_and_quote_from_their_best_sentence(engine: Engine) -> None:
+    question = "任何一方都可以行使否决权"
+    answer = engine.ask(question)
+    hit = answer.passages[0]
+    assert hit.paragraph.ref == "beta-2023:p2"
+    # the best slice is the sentence alone, and it is what the quote is chosen from ...
+    assert hit.chunk is not None and hit.chunk.sentence and hit.chunk.text == "任何一方都可以行使否决权。"
+    assert answer.citations[0].quote == hit.chunk.text
+    # ... but the unit's dense score is its best window's, the score the abstention bars were fitted on
+    window = next(c for c in engine.index.chunks if c.ref == hit.paragraph.ref and not c.sentence)
+    title = chunk_title(engine.documents[hit.paragraph.doc_id], hit.paragraph)
+    vectors = engine.embedder.encode_documents([window.text, hit.chunk.text], [title, title])
+    query = engine.embedder.encode_queries([question])[0]
+    window_score, sentence_score = (vectors @ query).tolist()
+    assert hit.scores["dense"] == pytest.approx(window_score, abs=1e-4) and sentence_score > window_score

@@ -135,7 +135,9 @@ def test_rebuild_reuses_cached_embeddings(documents, embedder, index_dir, tmp_pa
         edited[0], paragraphs=(dataclasses.replace(p, text=p.text + "新增一句。"), *edited[0].paragraphs[1:])
     )
     third = build(edited, embedder, index_dir, corpus="c2", cache=cache)
-    assert third.embedded == 1  # only the edited paragraph's changed chunk
+    assert (
+        third.embedded == 2
+    )  # only the edited window and the one new sentence; its old sentences are cached
     loaded = load_index(index_dir, embedder.fingerprint, "c2")
     titles = [chunk_title(loaded.documents[c.doc_id], loaded.paragraphs[c.ref]) for c in loaded.chunks]
     fresh = embedder.encode_documents([c.text for c in loaded.chunks], titles)

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.answer import pick_quote, quote_is_verified
-from assistant.chunking import chunk_paragraph
+from assistant.chunking import chunk_paragraphs
 from assistant.corpus import clean_document
 from assistant.records import DocumentMeta, Hit, Paragraph
 from assistant.text import compact, split_sentences
@@ -48,7 +48,7 @@ def test_sentence_spans_cover_all_non_space_text(text: str) -> None:
 @given(TEXT.filter(lambda t: t.strip()), st.text(max_size=80))
 def test_quotes_are_always_slices_of_their_paragraph(text: str, question: str) -> None:
     para = Paragraph("prop-2020:p1", "prop-2020", "body", 1, (), text)
-    chunks = chunk_paragraph(para) or (None,)
+    chunks = chunk_paragraphs([para]) or (None,)  # windows and their single sentences
     for chunk in chunks:
         quote = pick_quote(Hit(1, para, 0.5, chunk), question)
         assert quote in text
