@@ -277,18 +277,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from assistant import evals
     from assistant.engine import REPO_ROOT
 
-    path = args.questions or REPO_ROOT / "evals" / "questions.jsonl"
-    items = evals.load_items(path)
+    paths = args.questions or (
+        [REPO_ROOT / "evals" / f"{name}.jsonl" for name in CALIBRATION_SETS]
+        if args.calibrate
+        else [REPO_ROOT / "evals" / "questions.jsonl"]
+    )
+    if len(paths) > 1 and not args.calibrate:
+        _err("give one --questions file (several only with --calibrate, which pools them)")
+        return EXIT_BAD_INPUT
+    path = paths[0]
+    items = [item for p in paths for item in evals.load_items(p)]
     if args.subset:
         items = [i for i in items if args.subset in i.tags]
     if not items:
-        _err(f"no questions in {path}" + (f" tagged {args.subset!r}" if args.subset else ""))
+        _err(
+            f"no questions in {', '.join(str(p) for p in paths)}"
+            + (f" tagged {args.subset!r}" if args.subset else "")
+        )
         return EXIT_BAD_INPUT
     settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
     engine = Engine.open(settings, embedder=args.embedder)
     results = evals.run_eval(items, lambda qs: engine.ask_many(qs, k=10))
     if args.calibrate:
-        return _calibrate(engine, results)
+        return _calibrate(engine, results, [p.name for p in paths])
     table = evals.grouped(results)
     text = evals.markdown_table(table)
     print(text)
@@ -317,9 +328,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 CV_REPEATS = 10
+# The sets `--calibrate` pools by default: every set written before the last two blind ones
+# (holdout2, holdout3), which stay out of it as the check on questions nobody fitted to.
+CALIBRATION_SETS = ("questions", "short", "holdout")
 
 
-def _calibrate(engine: Engine, results: list) -> int:
+def _calibrate(engine: Engine, results: list, sources: Sequence[str]) -> int:
     from assistant.abstain import Sample, calibrate, cross_validate, write_policy
 
     samples = [Sample(r.item.lang, r.item.answerable, r.top_dense, r.lead, r.support) for r in results]
@@ -335,7 +349,7 @@ def _calibrate(engine: Engine, results: list) -> int:
         for lang, m in cv.items()
     )
     note = (
-        f"chosen on {len(samples)} eval questions ({counts}); "
+        f"chosen on {len(samples)} eval questions from {' + '.join(sources)} ({counts}); "
         f"2-fold held-out estimate pooled over {CV_REPEATS} splits: {held_out}"
     )
     write_policy(engine.index.manifest.model_name, policy, note)
@@ -414,7 +428,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("eval", help="run the evaluation question set and report metrics")
-    p.add_argument("--questions", type=Path, help="questions.jsonl (default: evals/questions.jsonl)")
+    p.add_argument(
+        "--questions",
+        type=Path,
+        action="append",
+        help="a question file (default: evals/questions.jsonl; with --calibrate: "
+        + ", ".join(f"evals/{n}.jsonl" for n in CALIBRATION_SETS)
+        + "); repeat it with --calibrate to pool several",
+    )
     p.add_argument("--subset", help="only items with this tag (e.g. dev20, definition)")
     p.add_argument("--report", type=Path, help="write a Markdown report here")
     p.add_argument("--check", action="store_true", help="fail when a metric is below evals/thresholds.toml")
@@ -422,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--calibrate",
         action="store_true",
-        help="choose the abstention bars from this run (writes calibration.toml)",
+        help="choose the abstention bars from these questions (writes calibration.toml)",
     )
     p.set_defaults(func=cmd_eval)
 

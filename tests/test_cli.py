@@ -142,3 +142,16 @@ def test_eval_check_without_thresholds_is_a_one_line_error(corpus, capsys, tmp_p
     code, _, err = run(["eval", "--questions", str(questions), "--check"], corpus, capsys)
     assert code == 2 and "no thresholds for mine.jsonl" in err
     assert_one_line_error(err)
+
+
+def test_several_question_files_only_pool_for_calibration(corpus, capsys, tmp_path) -> None:
+    run(["index"], corpus, capsys)
+    files = []
+    for name in ("a", "b"):
+        path = tmp_path / f"{name}.jsonl"
+        item = {"id": name, "question": "什么是负向一体化？", "lang": "zh", "answerable": True}
+        path.write_text(json.dumps(item, ensure_ascii=False) + "\n", encoding="utf-8")
+        files += ["--questions", str(path)]
+    code, _, err = run(["eval", *files], corpus, capsys)
+    assert code == 2 and "several only with --calibrate" in err
+    assert_one_line_error(err)
