@@ -720,6 +720,7 @@ def main() -> int:
         "python bench/perf.py"
         + (" --quick" if args.quick else "")
         + (" --with-1m-256" if args.quick and args.with_1m_256 else "")
+        + (" --scale-from <earlier report JSON>" if args.scale_from else "")
     )
 
     res: dict[str, object] = {
