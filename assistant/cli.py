@@ -148,7 +148,15 @@ def explain_record(answer: Answer, policy: AbstentionPolicy | None = None) -> di
         "expansions": [{"en": e.en, "abbr": e.abbr, "zh": e.zh} for e in trace.expansions] if trace else [],
         "doc_hints": sorted(trace.hints.doc_ids) if trace else [],
         "kind_hints": sorted(trace.hints.kinds) if trace else [],
-        "candidates": [{"rank": h.rank, "ref": h.paragraph.ref, **h.scores} for h in answer.passages],
+        "candidates": [
+            {
+                "rank": h.rank,
+                "ref": h.paragraph.ref,
+                **h.scores,
+                "slice_kind": None if h.chunk is None else "sentence" if h.chunk.sentence else "window",
+            }
+            for h in answer.passages
+        ],
         "asks_for": sorted(asked_kinds(answer.question)),
         "evidence_support": round(answer.support, 3),
         "abstention": _abstention_record(answer, policy) if policy else None,
@@ -186,12 +194,15 @@ def _explain_lines(answer: Answer, policy: AbstentionPolicy | None = None) -> li
             f"  asks for: {', '.join(data['asks_for'])}; "  # type: ignore[arg-type]
             f"the top passage states it with support {data['evidence_support']:.2f}"
         )
-    lines.append(f"  {'rank':>4}  {'ref':<24} {'dense':>7} {'bm25':>7} {'cue':>6} {'fused':>7}")
+    lines.append(f"  {'rank':>4}  {'ref':<24} {'dense':>7} {'bm25':>7} {'cue':>6} {'fused':>7}   quoted from")
     for c in data["candidates"]:  # type: ignore[union-attr]
+        kind = c.get("slice_kind")
         lines.append(
             f"  {c['rank']:>4}  {c['ref']:<24} {c.get('dense', 0):>7.3f} {c.get('lexical', 0):>7.2f}"
             f" {c.get('hint', 0):>6.2f} {c.get('fused', 0):>7.3f}"
+            + (f"   {kind} {c.get('slice', 0):.3f}" if kind else "")
         )
+    lines.append("  (dense = best window: what ranks and what the abstention bar is held against)")
     a = data["abstention"]
     if a:
         lead = "-" if a["lead"] is None else f"{a['lead']:.3f}"  # type: ignore[index]

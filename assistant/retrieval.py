@@ -74,9 +74,12 @@ class HybridRetriever:
         """Query vectors for a batch of questions (one model call)."""
         return self._embedder.encode_queries(list(questions))
 
-    def _dense(self, vector: np.ndarray, doc_ids: frozenset[str] | None) -> tuple[np.ndarray, np.ndarray]:
-        """Per unit: the best score over its windows, and the row of its best slice of either kind
-        (the quote's candidates); a unit with no retrieved window gets the lowest retrieved score."""
+    def _dense(
+        self, vector: np.ndarray, doc_ids: frozenset[str] | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per unit: the best score over its windows, and the row and score of its best slice of
+        either kind (the quote's candidates); a unit with no retrieved window gets the lowest
+        retrieved score."""
         scores = np.full(len(self._units), np.nan, dtype=np.float32)
         best = np.full(len(self._units), -np.inf, dtype=np.float32)
         rows = np.full(len(self._units), -1, dtype=np.int64)
@@ -88,7 +91,8 @@ class HybridRetriever:
             if not chunk.sentence and (np.isnan(scores[j]) or score > scores[j]):
                 scores[j] = score
         floor = np.nanmin(scores) if not np.all(np.isnan(scores)) else 0.0
-        return np.where(np.isnan(scores), floor, scores), rows
+        dense = np.where(np.isnan(scores), floor, scores)
+        return dense, rows, np.maximum(dense, best)
 
     def _lexical_query(self, question: str, lang: Lang) -> tuple[list[str], list[GlossaryEntry], float]:
         """BM25 tokens, glossary expansions and the question's corpus coverage.
@@ -109,7 +113,7 @@ class HybridRetriever:
         self, question: str, lang: Lang, vector: np.ndarray, k: int = 5, doc_ids: frozenset[str] | None = None
     ) -> Retrieval:
         """The top ``k`` units for one question and its query vector."""
-        dense, rows = self._dense(vector, doc_ids)
+        dense, rows, best_slice = self._dense(vector, doc_ids)
         fused = dense.copy()
         lexical = np.zeros_like(dense)
         tokens: list[str] = []
@@ -141,6 +145,7 @@ class HybridRetriever:
                 chunk=self._index.chunks[rows[j]] if rows[j] >= 0 else None,
                 scores={
                     "dense": round(float(dense[j]), 4),
+                    "slice": round(float(best_slice[j]), 4),
                     "lexical": round(float(lexical[j]), 4),
                     "hint": round(float(bonus[j]), 4),
                     "fused": round(float(fused[j]), 4),

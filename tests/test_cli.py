@@ -120,6 +120,9 @@ def test_explain_shows_the_abstention_rule_inputs(corpus, capsys) -> None:
     assert 0.0 < explain["lexical_coverage"] <= 1.0
     keys = set(explain["abstention"])
     assert {"dense", "bar", "lead", "clear_margin", "margin_floor", "min_support", "policy"} <= keys
+    for c in explain["candidates"]:  # the slice quoted from, never worse than the window that ranks
+        assert c["slice_kind"] in ("window", "sentence") and c["slice"] >= c["dense"]
+        assert c["slice_kind"] == "sentence" or c["slice"] == c["dense"]
 
 
 @pytest.mark.parametrize(
