@@ -339,8 +339,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 CV_REPEATS = 10
-# The sets `--calibrate` pools by default: every set written before the last two blind ones
-# (holdout2, holdout3), which stay out of it as the check on questions nobody fitted to.
+# The sets `--calibrate` pools by default: every set written before the newest blind ones
+# (holdout2 to holdout4), which stay out of it as the check on questions nobody fitted to.
 CALIBRATION_SETS = ("questions", "short", "holdout")
 
 

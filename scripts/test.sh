@@ -16,8 +16,9 @@ bash scripts/setup.sh --install
 # the abstention calibration since 2026-12-02) ...
 "$VENV/bin/assistant" eval --questions evals/short.jsonl --check >/dev/null
 "$VENV/bin/assistant" eval --questions evals/holdout.jsonl --check >/dev/null
-# Two more written blind on 2026-12-02 and kept out of the calibration: the check nobody fitted to.
+# Three more written blind on 2026-12-02 and kept out of the calibration: the check nobody fitted to.
 "$VENV/bin/assistant" eval --questions evals/holdout2.jsonl --check >/dev/null
 "$VENV/bin/assistant" eval --questions evals/holdout3.jsonl --check >/dev/null
+"$VENV/bin/assistant" eval --questions evals/holdout4.jsonl --check >/dev/null
 # A real terminal: start the TUI in tmux, ask in Chinese and English (skips without tmux).
 bash scripts/tui_smoke.sh

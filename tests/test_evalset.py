@@ -1,8 +1,8 @@
 """The evaluation sets are well-formed and their gold evidence sits where each item says.
 
-``questions.jsonl`` is the development set; ``short.jsonl`` (short questions), ``holdout.jsonl``,
-``holdout2.jsonl`` and ``holdout3.jsonl`` were written blind, by someone who had read the papers but
-not the code. The first three are pooled to calibrate abstention; the last two are the blind check.
+``questions.jsonl`` is the development set; ``short.jsonl`` (short questions) and ``holdout.jsonl``
+to ``holdout4.jsonl`` were written blind, by someone who had read the papers but not the code. The
+first three are pooled to calibrate abstention; holdout2 to holdout4 are the blind check.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from assistant.evals import is_relevant, load_items
 from assistant.text import compact
 
 ROOT = Path(__file__).resolve().parent.parent
-SETS = ("questions", "short", "holdout", "holdout2", "holdout3")
+SETS = ("questions", "short", "holdout", "holdout2", "holdout3", "holdout4")
 ITEMS = load_items(ROOT / "evals" / "questions.jsonl")
 ALL_ITEMS = [i for name in SETS for i in load_items(ROOT / "evals" / f"{name}.jsonl")]
 
@@ -65,4 +65,4 @@ def test_unanswerable_items_carry_no_evidence(item) -> None:
 def test_calibration_pools_the_older_sets_and_leaves_the_newest_blind_ones_out() -> None:
     from assistant.cli import CALIBRATION_SETS
 
-    assert set(CALIBRATION_SETS) == set(SETS) - {"holdout2", "holdout3"}
+    assert set(CALIBRATION_SETS) == set(SETS) - {"holdout2", "holdout3", "holdout4"}
