@@ -5,8 +5,8 @@ paragraph is also a good quote candidate, and so one long paragraph about
 several things does not blur into one vector. The index holds two granularities:
 these windows, which tile the paragraph, and each sentence of a window that
 holds more than one, so a question about one sentence's fact is matched against
-that sentence alone. A unit scores as its best slice of either kind
-(measured in evals/README.md).
+that sentence alone. A unit ranks by its best window and is quoted from its best
+slice of either kind (measured in evals/README.md).
 """
 
 from __future__ import annotations

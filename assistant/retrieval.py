@@ -1,7 +1,8 @@
 """Retrieval: question -> ranked paragraph-level hits.
 
 Dense retrieval runs over sentence-aligned chunks at two granularities, windows of
-a few sentences and single sentences (a unit scores as its best slice);
+a few sentences and single sentences: a unit scores as its best window, and its best
+slice of either kind is what it is quoted from;
 lexical BM25 runs over whole units, English questions expanded with the
 glossary's Chinese terms. Both are fused per unit, so results are whole
 citable units, never windows.
