@@ -33,51 +33,38 @@ def _slice(paragraph: Paragraph, start: int, end: int, sentence: bool = False) -
     )
 
 
-def _windows(spans: list[tuple[int, int]], max_chars: int) -> Iterator[tuple[int, int]]:
+def _windows(spans: list[tuple[int, int]], max_chars: int) -> Iterator[list[tuple[int, int]]]:
     """Greedily group consecutive sentence spans into windows of at most ``max_chars``.
 
     A single sentence longer than ``max_chars`` becomes a window of its own rather
     than being cut mid-sentence: a quote must stay a whole sentence.
     """
-    start, end = spans[0]
-    for s, e in spans[1:]:
-        if e - start > max_chars:
-            yield start, end
-            start = s
-        end = e
-    yield start, end
+    if not spans:
+        return
+    group = [spans[0]]
+    for span in spans[1:]:
+        if span[1] - group[0][0] > max_chars:
+            yield group
+            group = []
+        group.append(span)
+    yield group
 
 
 def chunk_paragraph(paragraph: Paragraph, max_chars: int = DEFAULT_MAX_CHARS) -> tuple[Chunk, ...]:
     """Split one paragraph into sentence-aligned chunks covering all of its text."""
-    spans = split_sentences(paragraph.text)
-    if not spans:
-        return ()
-    return tuple(_slice(paragraph, s, e) for s, e in _windows(spans, max_chars))
-
-
-def sentence_chunks(paragraph: Paragraph, windows: Iterable[Chunk]) -> tuple[Chunk, ...]:
-    """The single sentences of the ``windows`` that hold more than one (a one-sentence window
-    already is its sentence)."""
-    spans = split_sentences(paragraph.text)
-    return tuple(
-        _slice(paragraph, s, e, sentence=True)
-        for w in windows
-        if sum(w.start <= s and e <= w.end for s, e in spans) > 1
-        for s, e in spans
-        if w.start <= s and e <= w.end
-    )
+    return chunk_paragraphs([paragraph], max_chars, sentences=False)
 
 
 def chunk_paragraphs(
     paragraphs: Iterable[Paragraph], max_chars: int = DEFAULT_MAX_CHARS, sentences: bool = True
 ) -> tuple[Chunk, ...]:
     """Chunks of all paragraphs, in order: each paragraph's windows, then (with ``sentences``)
-    the single sentences of its multi-sentence windows."""
+    the single sentences of its multi-sentence windows (a one-sentence window already is its
+    sentence)."""
     out: list[Chunk] = []
     for p in paragraphs:
-        windows = chunk_paragraph(p, max_chars)
-        out += windows
+        groups = list(_windows(split_sentences(p.text), max_chars))
+        out += [_slice(p, g[0][0], g[-1][1]) for g in groups]
         if sentences:
-            out += sentence_chunks(p, windows)
+            out += [_slice(p, s, e, sentence=True) for g in groups if len(g) > 1 for s, e in g]
     return tuple(out)
