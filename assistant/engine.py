@@ -7,81 +7,39 @@ Parts (embedder, index) are injected through the constructor so tests pass fakes
 
 from __future__ import annotations
 
-import os
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 
-from assistant.abstain import AbstentionPolicy, load_policy
-from assistant.answer import compose, evidence_support
-from assistant.embedding import Embedder, SentenceTransformerEmbedder
-from assistant.index import BuildReport, IndexStoreError, LoadedIndex, build_index, corpus_hash, load_index
+from assistant.answer.abstain import PACKAGED_CALIBRATION, AbstentionPolicy, load_policy
+from assistant.answer.compose import compose
+from assistant.answer.evidence import gather
+from assistant.errors import IndexStoreError, QuestionError
+from assistant.index.embedcache import EmbeddingCache
+from assistant.index.embedder import Embedder, SentenceTransformerEmbedder
+from assistant.index.models import resolve_model
+from assistant.index.store import BuildReport, LoadedIndex, build_index, corpus_hash, load_index
+from assistant.index.vectorstore import INDEX_KINDS
+from assistant.ingest.corpus import load_corpus
+from assistant.ingest.glossary import Glossary
 from assistant.records import Answer, DocumentMeta, Lang, Paragraph
-from assistant.retrieval import FusionWeights, HybridRetriever
+from assistant.search.retrieval import FusionWeights, HybridRetriever
+from assistant.settings import Settings
 from assistant.text import detect_lang
 
 MAX_QUESTION_CHARS = 1000
-REPO_ROOT = Path(__file__).resolve().parent.parent
+# Units ranked for every question, whatever -k is: the verdict reads the top two and the citations
+# come from the top three, so listing 1 or 10 passages never changes the answer.
+CANDIDATES = 10
 
-
-class QuestionError(ValueError):
-    """A question that cannot be asked (empty, too long, unsupported language)."""
-
-
-def _default_corpus() -> Path:
-    env = os.environ.get("ASSISTANT_CORPUS")
-    if env:
-        return Path(env).expanduser()
-    repo = REPO_ROOT / "corpus"
-    return repo if repo.is_dir() else Path.cwd() / "corpus"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Where things live and how answers are made; every field has an env override."""
-
-    corpus_dir: Path = field(default_factory=_default_corpus)
-    """Folder of ``<doc>.txt`` + ``<doc>.toml`` pairs (ASSISTANT_CORPUS)."""
-    index_dir: Path | None = None
-    """Index folder (ASSISTANT_INDEX); default ``.index`` beside the corpus folder."""
-    model: str | None = None
-    """Model name or local sentence-transformers folder (ASSISTANT_MODEL); default EmbeddingGemma."""
-    top_k: int = 5
-    """How many passages to return."""
-    index_type: str = "auto"
-    """Vector index layout: flat, hnsw, or auto by corpus size (ASSISTANT_INDEX_TYPE)."""
-
-    @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        """Settings from environment variables, then explicit overrides (None values ignored)."""
-        s = cls()
-        if os.environ.get("ASSISTANT_INDEX"):
-            s = replace(s, index_dir=Path(os.environ["ASSISTANT_INDEX"]).expanduser())
-        if os.environ.get("ASSISTANT_MODEL"):
-            s = replace(s, model=os.environ["ASSISTANT_MODEL"])
-        if os.environ.get("ASSISTANT_INDEX_TYPE"):
-            s = replace(s, index_type=os.environ["ASSISTANT_INDEX_TYPE"])
-        return replace(s, **{k: v for k, v in overrides.items() if v is not None})
-
-    @property
-    def resolved_index_dir(self) -> Path:
-        return self.index_dir or self.corpus_dir.resolve().parent / ".index"
+__all__ = ["Engine", "QuestionError", "Settings", "build", "clean_question", "default_embedder"]
 
 
 def default_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     """The configured sentence-transformers model, resolved to a verified local folder."""
-    from assistant.models import resolve_model
-
-    spec = resolve_model(settings.model)
-    return SentenceTransformerEmbedder(spec.name, spec.path, spec.digests)
-
-
-def embedding_cache_path() -> Path:
-    from assistant.models import cache_dir
-
-    return cache_dir() / "embeddings.sqlite"
+    spec = resolve_model(settings.model, settings.cache_dir)
+    return SentenceTransformerEmbedder(spec.name, spec.path, spec.digests, threads=settings.threads)
 
 
 def clean_question(question: str) -> tuple[str, Lang]:
@@ -111,11 +69,6 @@ def build(
 
     ``rebuild`` ignores the embedding cache and embeds every chunk again.
     """
-    from assistant.corpus import load_corpus
-    from assistant.embedcache import EmbeddingCache
-    from assistant.glossary import Glossary
-    from assistant.vectorstore import INDEX_KINDS
-
     if settings.index_type not in INDEX_KINDS:
         raise IndexStoreError(
             f"unknown index type {settings.index_type!r} (ASSISTANT_INDEX_TYPE or --index-type); "
@@ -127,7 +80,7 @@ def build(
     )
     emb = embedder or default_embedder(settings)
     digests = emb.digests if isinstance(emb, SentenceTransformerEmbedder) else {}
-    cache = EmbeddingCache(embedding_cache_path()) if embedder is None else None
+    cache = EmbeddingCache(settings.embedding_cache_path) if embedder is None else None
     try:
         return build_index(
             documents,
@@ -161,7 +114,9 @@ class Engine:
         self.settings = settings
         self.embedder = embedder
         self.index = index
-        self.policy = policy or load_policy(index.manifest.model_name)
+        self.policy = policy or load_policy(
+            index.manifest.model_name, settings.calibration_path, PACKAGED_CALIBRATION
+        )
         self.retriever = HybridRetriever(index, embedder, index.glossary, weights, lexical=lexical)
 
     @classmethod
@@ -193,13 +148,13 @@ class Engine:
         answers = []
         for (text, lang), vector in zip(cleaned, vectors, strict=True):
             t1 = time.perf_counter()
-            retrieval = self.retriever.search(text, lang, vector, k, filt)
-            hits = retrieval.hits
+            retrieval = self.retriever.search(text, lang, vector, max(k, CANDIDATES), filt)
+            candidates = retrieval.hits
             t2 = time.perf_counter()
             terms = [e.zh for e in retrieval.expansions]
-            support = evidence_support(hits[0], text, terms) if hits else 0.0
-            verdict = self.policy.answers(hits, lang, support)
-            answer = compose(text, lang, hits, self.index.documents, verdict, terms)
+            evidence = gather(candidates, text, terms)
+            verdict = self.policy.answers(lang, evidence)
+            answer = compose(text, lang, candidates, self.index.documents, verdict, terms)
             t3 = time.perf_counter()
             timings = {
                 "embed": embed_ms,
@@ -207,17 +162,19 @@ class Engine:
                 "compose": (t3 - t2) * 1000,
             }
             timings["total"] = sum(timings.values())
-            answers.append(replace(answer, timings_ms=timings, trace=retrieval, support=support))
+            answers.append(
+                replace(
+                    answer,
+                    passages=candidates[:k],
+                    timings_ms=timings,
+                    trace=retrieval,
+                    evidence=evidence,
+                )
+            )
         return answers
-
-    def paragraph(self, ref: str) -> Paragraph | None:
-        return self.index.paragraphs.get(ref)
 
     def neighbours(
         self, ref: str, before: int = 1, after: int = 1
     ) -> tuple[list[Paragraph], list[Paragraph]]:
         """Units just before and after ``ref`` in its document's reading order."""
-        p = self.index.paragraphs[ref]
-        units = self.index.doc_paragraphs(p.doc_id)
-        i = units.index(p)
-        return units[max(0, i - before) : i], units[i + 1 : i + 1 + after]
+        return self.index.neighbours(ref, before, after)

@@ -103,6 +103,21 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """The features the answer-or-abstain verdict is decided on (``answer.evidence.gather``).
+
+    Computed from the full ranked candidate list, before it is cut to the passages shown.
+    """
+
+    top_dense: float
+    """The best unit's dense score: its best window's cosine with the question."""
+    lead: float
+    """The best unit's fused score minus the runner-up's (0 with no runner-up)."""
+    support: float = 1.0
+    """How well the best unit states the kind of fact asked for (1.0 for open questions)."""
+
+
+@dataclass(frozen=True)
 class Citation:
     """A quoted piece of evidence: ``quote`` is an exact substring of ``paragraph.text``."""
 
@@ -125,6 +140,11 @@ class Answer:
     passages: tuple[Hit, ...]
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
     trace: Any = field(default=None, compare=False, hash=False)
-    """How retrieval saw the question (a ``retrieval.Retrieval``), for ``--explain``."""
-    support: float = field(default=1.0, compare=False, hash=False)
-    """How well the top passage states the kind of fact asked for (``answer.evidence_support``)."""
+    """How retrieval saw the question (a ``search.retrieval.Retrieval``), for ``--explain``."""
+    evidence: Evidence = field(default_factory=lambda: Evidence(0.0, 0.0, 1.0), compare=False, hash=False)
+    """What the verdict was decided on (``answer.evidence.gather``), whatever ``-k`` is."""
+
+    @property
+    def support(self) -> float:
+        """How well the top passage states the kind of fact asked for (``evidence.support``)."""
+        return self.evidence.support

@@ -1,7 +1,7 @@
 """Text utilities: character classes, language detection, sentence spans and BM25 tokens.
 
-The PDF-noise line repairs live in :mod:`assistant.pdfclean` and the typeset line-width model in
-:mod:`assistant.linewidth`. Nothing heavy is imported at module level: jieba is loaded on the
+The PDF-noise line repairs live in :mod:`assistant.ingest.pdfclean` and the typeset line-width model in
+:mod:`assistant.ingest.linewidth`. Nothing heavy is imported at module level: jieba is loaded on the
 first call to :func:`tokenize`, so importing this module stays cheap for the CLI and the tests.
 """
 
@@ -11,7 +11,9 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
+
+from assistant.records import Lang
 
 # --- character classes -------------------------------------------------------------------------
 
@@ -20,12 +22,12 @@ CJK_IDEO = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # full-width forms and circled numbers. A space next to one of these is never a real word gap.
 WIDE = CJK_IDEO + "\u3000-\u303f\uff00-\uffef\u2460-\u2473\u2474-\u249b"
 CIRCLED = "\u2460-\u2473"  # ① .. ⑳
+# A footnote marker in body text: a bracketed number or list ([3], [1,2], [4-6]) or a circled digit.
+MARKER = rf"\[\d+(?:[,，\-–]\s*\d+)*\]|[{CIRCLED}]"
 _WIDE_RE = re.compile(f"[{WIDE}]")
 _CJK_RE = re.compile(f"[{CJK_IDEO}]")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:['’][A-Za-z]+)?")
 _WS = re.compile(r"\s+")
-
-Lang = Literal["zh", "en"]
 
 
 def compact(text: str) -> str:
@@ -40,6 +42,38 @@ def display_width(text: str) -> int:
     them proportionally, which is what the line-width statistics of the cleaner need.
     """
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text if ch != "\n")
+
+
+# --- stopwords: the one home of every list of words that carry no content -----------------------
+
+# Question words and connectives that say nothing about the topic; BM25's idf
+# would down-weight most of them anyway, but they add noise on a small corpus.
+_BM25_EN = (
+    "a an the of to in on at by for from with and or as is are was were be been being it its this that "
+    "these those there their they them he she his her we our you your i do does did doing done what "
+    "which who whom whose when where why how according paper article author authors say says said mean "
+    "means meaning describe describes discuss discussed explain explains give gives name named list "
+    "any some than then also about into other such can could would should may might must will text "
+    "study write writes wrote argue argues view"
+)
+_BM25_ZH = (
+    "什么 哪些 哪个 如何 怎么 怎样 为什么 是 的 了 吗 呢 吧 文中 本文 文章 作者 认为 "
+    "提出 指出 有 哪 在 和 与 及 对 中 其 该 这 那 请问 一下 是否 多少 几"
+)
+BM25_STOPWORDS = frozenset(_BM25_EN.split() + _BM25_ZH.split())
+# Words an English question shares with any sentence; they never say which sentence answers it
+# (quote selection and the evidence support compare the rest).
+QUESTION_STOPWORDS = frozenset(
+    (
+        "the a an of to in on and or for is are was were be by with what which who how why does do did "
+        "this that these those from as at it its their according paper papers author authors"
+    ).split()
+)
+# English words of a gloss that carry no content (articles, prepositions, modal verbs); the glossary
+# counts content words without them and rejects phrases that start or end on a preposition
+# ("based on" is not a term).
+PREPOSITIONS = frozenset("of for in on at to by with from into as".split())
+GLOSS_STOPWORDS = PREPOSITIONS | frozenset("a an the and or may shall should must can will".split())
 
 
 # --- language detection --------------------------------------------------------------------------
@@ -74,7 +108,7 @@ def detect_lang(text: str) -> Lang | None:
 
 _ZH_END = "。！？；…!?"
 _CLOSERS = "”’」』）)》〉】\"'"
-_MARKER_RE = re.compile(rf"\s*(?:\[\d+(?:[,，\-–]\s*\d+)*\]|[{CIRCLED}])")
+_MARKER_RE = re.compile(rf"\s*(?:{MARKER})")
 # Abbreviations whose trailing period never ends an English sentence.
 _ABBREV = {
     "e.g",

@@ -44,8 +44,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.embedding import SentenceTransformerEmbedder, digest_fingerprint, normalise_rows  # noqa: E402
-from assistant.models import ModelSpec  # noqa: E402
+from assistant.index.embedder import SentenceTransformerEmbedder, digest_fingerprint, normalise_rows  # noqa: E402
+from assistant.index.models import ModelSpec  # noqa: E402
 
 QUESTIONS = ROOT / "evals" / "questions.jsonl"
 N_LATENCY = 50
@@ -57,7 +57,9 @@ LANGS = ("zh", "en")
 MRR_TOLERANCE = 0.005
 NOISE_FLOOR = 0.05
 CHILD_TIMEOUT_S = 900
-EMBED_GROUP = 64  # assistant.embedcache.embed_with_cache hands the embedder at most this many chunks per call
+EMBED_GROUP = (
+    64  # assistant.index.embedcache.embed_with_cache hands the embedder at most this many chunks per call
+)
 
 
 # ---------------------------------------------------------------- options and the wrapper embedder
@@ -206,8 +208,8 @@ def cpu_seconds() -> float:
 
 
 def retrieval_metrics(results: Sequence[Any]) -> dict[str, dict[str, float]]:
-    """rank1 / top5 / mrr10 (answerable questions) per language and overall, via assistant.evals.metrics."""
-    from assistant import evals
+    """rank1 / top5 / mrr10 (answerable questions) per language and overall (evals.metrics)."""
+    from assistant.answer import evals
 
     out = {}
     for lang in (*LANGS, "all"):
@@ -239,7 +241,7 @@ def weight_stats(model: Any) -> dict[str, float]:
 
 def run_child(key: str, workdir: Path) -> dict[str, Any]:
     """Measure one option end to end in this (fresh) process and save its vectors under ``workdir``."""
-    from assistant.models import force_offline, resolve_model
+    from assistant.index.models import force_offline, resolve_model
 
     force_offline()
     option = BY_KEY[key]
@@ -250,7 +252,7 @@ def run_child(key: str, workdir: Path) -> dict[str, Any]:
 
     out["import_s"] = time.perf_counter() - t0
     out["torch_version"] = torch.__version__
-    from assistant import evals
+    from assistant.answer import evals
     from assistant.engine import Engine, Settings, build
 
     spec = resolve_model(None)
@@ -344,15 +346,15 @@ def run_paired(keys: Sequence[str], passes: int, rounds: int) -> dict[str, Any]:
     ``embed_with_cache``-sized group of chunks spread over the corpus, ``rounds`` times, order
     reversed on alternate rounds. Threads are switched before each call (one untimed call after a switch).
     """
-    from assistant.models import force_offline, resolve_model
+    from assistant.index.models import force_offline, resolve_model
 
     force_offline()
     import torch
 
-    from assistant import evals
-    from assistant.chunking import chunk_paragraphs
-    from assistant.corpus import load_corpus
-    from assistant.index import chunk_title
+    from assistant.answer import evals
+    from assistant.index.store import chunk_title
+    from assistant.ingest.chunking import chunk_paragraphs
+    from assistant.ingest.corpus import load_corpus
 
     configs = paired_configs(keys)
     spec = resolve_model(None)
@@ -977,7 +979,7 @@ def notes(rows: dict[str, dict], paired: dict) -> list[str]:
         )
         break
     out.append(
-        "Batch size: `assistant.embedcache.embed_with_cache` hands the embedder at most "
+        "Batch size: `assistant.index.embedcache.embed_with_cache` hands the embedder at most "
         f"{EMBED_GROUP} chunks per call and sentence-transformers sorts each call by length, so batch "
         f"sizes above {EMBED_GROUP} cannot differ from {EMBED_GROUP}; the batch size does not affect "
         "single-query latency (one text per call)."

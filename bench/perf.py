@@ -56,7 +56,7 @@ def pct(values: Sequence[float], q: float) -> float:
 
 
 def questions(n: int) -> list[str]:
-    from assistant import evals
+    from assistant.answer import evals
 
     items = evals.load_items(ROOT / "evals" / "questions.jsonl")
     return [i.question for i in items][:n]
@@ -64,7 +64,7 @@ def questions(n: int) -> list[str]:
 
 def cli() -> list[str]:
     script = Path(sys.executable).parent / "assistant"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "assistant.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "assistant.apps.cli"]
 
 
 def timed_run(cmd: Sequence[str], env: dict[str, str]) -> dict[str, object]:
@@ -143,7 +143,7 @@ def child_split() -> dict:
     from assistant.engine import Settings  # noqa: F401
 
     out["import_engine_s"] = time.perf_counter() - t
-    from assistant.models import force_offline, resolve_model
+    from assistant.index.models import force_offline, resolve_model
 
     force_offline()
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

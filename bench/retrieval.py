@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant import evals  # noqa: E402
+from assistant.answer import evals  # noqa: E402
 from assistant.engine import Engine, Settings  # noqa: E402
 from assistant.text import compact  # noqa: E402
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli import main
-from assistant.embedding import HashingEmbedder
+from assistant.apps.cli import main
+from assistant.index.embedder import HashingEmbedder
 from assistant.records import Document, DocumentMeta, Paragraph
 
 TINY = {

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.abstain import AbstentionPolicy, Sample, calibrate, cross_validate, load_policy, write_policy
+from assistant.answer.abstain import AbstentionPolicy, load_policy, write_policy
+from assistant.answer.calibrate import Sample, calibrate, cross_validate
 
 POLICY = AbstentionPolicy(
     min_dense={"zh": 0.5, "en": 0.4},

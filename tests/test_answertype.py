@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer import evidence_support, pick_quote
-from assistant.answertype import asked_kinds, states
+from assistant.answer.answertype import asked_kinds, states
+from assistant.answer.compose import pick_quote
+from assistant.answer.evidence import evidence_support
 from assistant.records import Chunk, Hit, Paragraph
 
 

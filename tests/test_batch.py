@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from assistant.batch import add_parser, cmd_batch, run_batch
-from assistant.batch_io import CSV_COLUMNS, BadLine, Item, prepare_resume, read_questions
-from assistant.embedding import HashingEmbedder
+from assistant.answer.record import schema_problems
+from assistant.apps.batch import add_parser, cmd_batch, run_batch
+from assistant.apps.batch_io import CSV_COLUMNS, BadLine, Item, prepare_resume, read_questions
 from assistant.engine import Engine, Settings
-from assistant.index import build_index, corpus_hash, load_index
+from assistant.index.embedder import HashingEmbedder
+from assistant.index.store import build_index, corpus_hash, load_index
 from assistant.records import Answer, Document
-from assistant.serialize import schema_problems
 
 Q = [
     "负向一体化是指什么？",
@@ -458,7 +458,7 @@ def test_refused_arguments(tmp_path, engine, capsys, args, needle) -> None:
     ids=["jsonl", "csv"],
 )
 def test_resume_refuses_a_foreign_output_file(tmp_path, suffix, content, needle) -> None:
-    from assistant.batch_io import BatchInputError
+    from assistant.apps.batch_io import BatchInputError
 
     out = tmp_path / f"out{suffix}"
     out.write_bytes(content)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.chunking import chunk_paragraph, chunk_paragraphs
+from assistant.ingest.chunking import chunk_paragraph, chunk_paragraphs
 from assistant.records import Paragraph
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli import thresholds_path
-from assistant.serialize import schema_problems
+from assistant.answer.record import schema_problems
+from assistant.apps.cli import thresholds_path
 from tests.conftest import TEXT, assert_one_line_error
 from tests.conftest import run_cli as run
 

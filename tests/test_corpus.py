@@ -1,4 +1,4 @@
-"""Tests for assistant.corpus: loading errors, the cleaner on real snippets, and golden documents."""
+"""Tests for assistant.ingest.corpus: loading errors, the cleaner on real snippets, and golden documents."""
 
 # Real lines copied from the seed papers are wider than the line limit; keeping them verbatim matters.
 # ruff: noqa: E501
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import CorpusError, clean_document, find_paragraph, load_corpus, neighbours
+from assistant.ingest.corpus import CorpusError, clean_document, find_paragraph, load_corpus, neighbours
 from assistant.records import Document, DocumentMeta
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"

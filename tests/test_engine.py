@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.abstain import AbstentionPolicy
-from assistant.answer import quote_is_verified
+from assistant.answer.abstain import AbstentionPolicy
+from assistant.answer.compose import quote_is_verified
+from assistant.answer.record import answer_record, schema_problems
 from assistant.engine import Engine, QuestionError, Settings, clean_question
-from assistant.index import build_index, chunk_title
-from assistant.serialize import answer_record, schema_problems
+from assistant.index.store import build_index, chunk_title
 
 
 @pytest.fixture
 def engine(documents, embedder, index_dir, tmp_path) -> Engine:
     build_index(documents, embedder, index_dir, "c1")
     settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=index_dir)
-    from assistant.index import load_index
+    from assistant.index.store import load_index
 
     return Engine(settings, embedder, load_index(index_dir), policy=AbstentionPolicy({"zh": 0.2, "en": 0.2}))
 

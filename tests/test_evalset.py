@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import load_corpus
-from assistant.evals import is_relevant, load_items
+from assistant.answer.evals import is_relevant, load_items
+from assistant.ingest.corpus import load_corpus
 from assistant.text import compact
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +63,6 @@ def test_unanswerable_items_carry_no_evidence(item) -> None:
 
 
 def test_calibration_pools_the_older_sets_and_leaves_the_newest_blind_ones_out() -> None:
-    from assistant.cli import CALIBRATION_SETS
+    from assistant.answer.evals import CALIBRATION_SETS
 
     assert set(CALIBRATION_SETS) == set(SETS) - {"holdout2", "holdout3", "holdout4"}

@@ -24,13 +24,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant import index as index_module
-from assistant.cli import main
-from assistant.embedding import HashingEmbedder
+from assistant.apps.cli import main
 from assistant.engine import MAX_QUESTION_CHARS
-from assistant.index import corpus_hash, current_build, load_index
-from assistant.models import DEFAULT_MODEL, ModelError, model_dir, verify_model
-from assistant.vectorstore import FaissIndex
+from assistant.index import store as index_module
+from assistant.index.embedder import HashingEmbedder
+from assistant.index.models import DEFAULT_MODEL, ModelError, model_dir, verify_model
+from assistant.index.store import corpus_hash, current_build, load_index
+from assistant.index.vectorstore import FaissIndex
 from tests.conftest import META, TEXT, assert_one_line_error
 from tests.conftest import run_cli as run
 
@@ -534,7 +534,7 @@ SLOW_BUILD = """
 import sys, time
 from pathlib import Path
 
-from assistant.embedding import HashingEmbedder
+from assistant.index.embedder import HashingEmbedder
 from assistant.engine import Settings, build
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import load_corpus
-from assistant.glossary import (
+from assistant.ingest.corpus import load_corpus
+from assistant.ingest.glossary import (
     FUNCTION_CHARS,
     Glossary,
     GlossaryEntry,

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.embedcache import EmbeddingCache
-from assistant.embedding import HashingEmbedder
-from assistant.index import IndexStoreError, build_index, chunk_title, current_build, load_index
+from assistant.index.embedcache import EmbeddingCache
+from assistant.index.embedder import HashingEmbedder
+from assistant.index.store import IndexStoreError, build_index, chunk_title, current_build, load_index
 from assistant.records import Document
 
 
@@ -159,3 +159,21 @@ def test_rebuild_ignores_cached_embeddings(documents, embedder, index_dir, tmp_p
     first = build(documents, embedder, index_dir, cache=cache)
     again = build_index(documents, embedder, index_dir, "c1", cache=cache, reuse_cache=False)
     assert again.embedded == again.n_chunks == first.n_chunks
+
+
+def test_cleaning_code_is_hashed_by_folder(tmp_path: Path) -> None:
+    """Any module added to (or changed in) the ingest package marks indexes stale; a missing part fails."""
+    import shutil
+
+    from assistant.errors import IndexStoreError
+    from assistant.index.store import CLEANING_CODE, code_hash
+
+    ingest = tmp_path / "assistant" / "ingest"
+    shutil.copytree(CLEANING_CODE[0], ingest, ignore=shutil.ignore_patterns("__pycache__"))
+    before = code_hash([ingest])
+    (ingest / "new_rule.py").write_text("RULE = 1\n", encoding="utf-8")
+    added = code_hash([ingest])
+    (ingest / "new_rule.py").write_text("RULE = 2\n", encoding="utf-8")
+    assert len({before, added, code_hash([ingest])}) == 3
+    with pytest.raises(IndexStoreError, match="reinstall"):
+        code_hash([tmp_path / "assistant" / "missing.py"])

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant import evals
+from assistant.answer import evals
+from assistant.answer.record import answer_record, schema_problems
 from assistant.engine import Engine, Settings, build
-from assistant.index import load_index
-from assistant.models import resolve_model, verify_model
-from assistant.serialize import answer_record, schema_problems
+from assistant.index.models import resolve_model, verify_model
+from assistant.index.store import load_index
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +77,7 @@ def test_cli_ask_json_in_a_subprocess(settings: Settings) -> None:
         "ASSISTANT_CORPUS": str(settings.corpus_dir),
     }
     proc = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ask", "--json", "多哈回合谈判是什么时候开始的？"],
+        [sys.executable, "-m", "assistant.apps.cli", "ask", "--json", "多哈回合谈判是什么时候开始的？"],
         capture_output=True,
         text=True,
         env=env,
@@ -96,7 +96,7 @@ def test_a_resident_server_answers_like_the_process_itself(settings: Settings) -
         "ASSISTANT_INDEX": str(settings.index_dir),
         "ASSISTANT_CORPUS": str(settings.corpus_dir),
     }
-    cli = [sys.executable, "-m", "assistant.cli"]
+    cli = [sys.executable, "-m", "assistant.apps.cli"]
     question = "What does negative integration mean?"
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -135,7 +135,7 @@ def test_interrupted_index_keeps_the_previous_index(tmp_path: Path, sig: signal.
         "ASSISTANT_CACHE": str(tmp_path / "cache"),
         "ASSISTANT_MODEL": str(resolve_model().path),
     }
-    cli = [sys.executable, "-m", "assistant.cli"]
+    cli = [sys.executable, "-m", "assistant.apps.cli"]
     subprocess.run([*cli, "index"], env=env, check=True, capture_output=True, timeout=600)
     before = load_index(tmp_path / "index").manifest
     added = ("li-2023.txt", "li-2023.toml", "xu-geng-2021.txt", "xu-geng-2021.toml")

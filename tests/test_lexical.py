@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from assistant.engine import Engine, Settings
-from assistant.index import build_index, load_index
-from assistant.lexical import LexicalIndex
+from assistant.index.store import build_index, load_index
 from assistant.records import Document
+from assistant.search.lexical import LexicalIndex
 
 
 @pytest.fixture

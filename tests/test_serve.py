@@ -19,11 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli import main
-from assistant.embedding import HashingEmbedder
+from assistant.apps.cli import main
+from assistant.apps.serve.client import (
+    MAX_REQUEST_BYTES,
+    ask_server,
+    identity,
+    request,
+    socket_path,
+)
+from assistant.apps.serve.server import AskServer
 from assistant.engine import Settings
-from assistant.serve import AskServer
-from assistant.serve_client import MAX_REQUEST_BYTES, ServeError, ask_server, identity, request, socket_path
+from assistant.errors import ServeError
+from assistant.index.embedder import HashingEmbedder
 from tests.conftest import assert_one_line_error
 from tests.conftest import run_cli as run
 
@@ -276,7 +283,8 @@ def test_idle_timeout_exits_and_removes_the_socket(indexed, capsys) -> None:
 def test_served_client_stays_light(indexed) -> None:
     """A served `ask` imports neither torch nor jieba nor faiss in the client process."""
     code = (
-        "import sys; from assistant.cli import main; from assistant.embedding import HashingEmbedder; "
+        "import sys; from assistant.apps.cli import main; "
+        "from assistant.index.embedder import HashingEmbedder; "
         f"rc = main(['--corpus', {str(indexed)!r}, '--index', {str(indexed.parent / 'index')!r}, "
         f"'ask', {QUESTIONS[0]!r}], HashingEmbedder(64)); "
         "heavy = ('torch', 'sentence_transformers', 'transformers', 'faiss', 'jieba', 'bm25s', 'textual'); "
@@ -292,7 +300,8 @@ def test_served_client_stays_light(indexed) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_stops_a_foreground_server_cleanly(indexed, sig) -> None:
     code = (
-        "import sys; from assistant.cli import main; from assistant.embedding import HashingEmbedder; "
+        "import sys; from assistant.apps.cli import main; "
+        "from assistant.index.embedder import HashingEmbedder; "
         f"sys.exit(main(['--corpus', {str(indexed)!r}, '--index', {str(indexed.parent / 'index')!r}, "
         "'serve'], HashingEmbedder(64)))"
     )

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.linewidth import LineWidthModel
-from assistant.pdfclean import clean_line, join_lines, remove_wide_spaces, repair_letter_spacing
+from assistant.ingest.linewidth import LineWidthModel
+from assistant.ingest.pdfclean import clean_line, join_lines, remove_wide_spaces, repair_letter_spacing
 from assistant.text import compact, detect_lang, display_width, split_sentences, tokenize
 
 

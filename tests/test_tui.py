@@ -19,16 +19,16 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from assistant.answer import compose
-from assistant.embedding import HashingEmbedder
+from assistant.answer.compose import compose
+from assistant.apps.tui.app import AssistantApp, open_engine
+from assistant.apps.tui.render import MARK
+from assistant.apps.tui.screens import FilterScreen, HelpScreen, ReaderScreen
+from assistant.apps.tui.widgets import NavList
 from assistant.engine import Engine, Settings, clean_question
-from assistant.index import IndexStoreError, build_index, load_index
-from assistant.models import ModelError
+from assistant.index.embedder import HashingEmbedder
+from assistant.index.models import ModelError
+from assistant.index.store import IndexStoreError, build_index, load_index
 from assistant.records import Answer
-from assistant.tui import AssistantApp, open_engine
-from assistant.tui_render import MARK
-from assistant.tui_screens import FilterScreen, HelpScreen, ReaderScreen
-from assistant.tui_widgets import NavList
 
 SIZE = (100, 32)
 SCORES = (0.81, 0.79, 0.78, 0.52, 0.41)  # three within the citation margin: three citations
@@ -292,7 +292,7 @@ async def test_help_lists_every_key(fake: FakeEngine) -> None:
         app.query_one("#answer").focus()
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        from assistant.tui_i18n import KEYS
+        from assistant.apps.tui.i18n import KEYS
 
         table = app.screen.query_one("#help-keys", Static).content
         keys = [str(cell) for cell in table.columns[0]._cells]  # type: ignore[union-attr]
@@ -454,7 +454,7 @@ async def test_ctrl_l_clears_and_q_quits(fake: FakeEngine) -> None:
 def test_snippet_and_tail_count_terminal_cells_not_characters() -> None:
     from rich.cells import cell_len
 
-    from assistant.tui_render import snippet, tail
+    from assistant.apps.tui.render import snippet, tail
 
     text = "负向一体化（negative integration）是指消除歧视性的贸易壁垒。"
     for cut in (snippet(text, 20), tail(text, 20)):
@@ -463,7 +463,7 @@ def test_snippet_and_tail_count_terminal_cells_not_characters() -> None:
 
 
 def test_find_span_tolerates_whitespace_differences() -> None:
-    from assistant.tui_render import find_span
+    from assistant.apps.tui.render import find_span
 
     text = "第一句。负向一体化\n是指消除 壁垒。第三句。"
     s, e = find_span(text, "负向一体化是指消除壁垒。") or (0, 0)
@@ -481,7 +481,7 @@ def test_find_span_tolerates_whitespace_differences() -> None:
     ],
 )
 def test_fix_command(error: Exception, command: str | None) -> None:
-    from assistant.tui_render import fix_command
+    from assistant.apps.tui.render import fix_command
 
     assert fix_command(error) == command
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.vectorstore import HNSW_ABOVE, FaissIndex, choose_kind
+from assistant.index.vectorstore import HNSW_ABOVE, FaissIndex, choose_kind
 
 
 @pytest.mark.parametrize(

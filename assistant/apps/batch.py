@@ -1,0 +1,284 @@
+"""Batch answering: a file of questions in, one answer record per question out.
+
+``run_batch`` answers items in embedding batches and hands every record to a writer the
+moment it is done; ``cmd_batch`` is the ``assistant batch`` subcommand around it. Reading
+question files, rendering records and repairing an output file for ``--resume`` are in
+:mod:`assistant.apps.batch_io`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from assistant.answer.record import answer_record
+from assistant.apps.batch_io import (
+    CSV_COLUMNS,
+    BadLine,
+    BatchInputError,
+    Item,
+    StreamWriter,
+    csv_line,
+    format_for,
+    prepare_resume,
+    read_questions,
+    render_csv,
+    render_jsonl,
+    render_md,
+)
+from assistant.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_SOME_ERRORS, QuestionError
+from assistant.records import Answer
+from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.engine import Engine
+
+BATCH_SIZE = 16
+# Input fields with these names would overwrite record fields, so they are kept under "input".
+RECORD_KEYS = frozenset(
+    "id question lang answerable answer citations passages timings_ms error line input".split()
+)
+
+
+@dataclass
+class BatchStats:
+    """What a run did; ``total`` counts every input row, skipped ones included."""
+
+    total: int = 0
+    answered: int = 0
+    errors: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def done(self) -> int:
+        """Rows that now have a record (from this run or an earlier one)."""
+        return self.answered + self.errors + self.skipped
+
+    @property
+    def rate(self) -> float:
+        """Questions handled per second in this run."""
+        return (self.answered + self.errors) / self.seconds if self.seconds > 0 else 0.0
+
+
+class RecordWriter(Protocol):
+    """Receives each finished record and must have written it out when ``write`` returns."""
+
+    def write(self, record: dict[str, Any]) -> None: ...
+
+
+def _with_extra(record: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    for key, value in extra.items():
+        if key in RECORD_KEYS:
+            record.setdefault("input", {})[key] = value
+        else:
+            record[key] = value
+    return record
+
+
+def error_record(qid: str, line: int, message: str, question: str | None = None) -> dict[str, Any]:
+    """The record written instead of an answer: ``{"id", "line", "error"}`` (+ the question if known)."""
+    record: dict[str, Any] = {"id": qid, "line": line, "error": message}
+    if question is not None:
+        # Keep error records small: a 10 MB line should not be copied into the output.
+        record["question"] = question if len(question) <= 300 else question[:300] + "…"
+    return record
+
+
+def _ask(
+    engine: Engine, questions: list[str], k: int | None, doc_ids: Sequence[str] | None
+) -> list[Answer | QuestionError]:
+    """Answers in order; a question the engine refuses yields its QuestionError instead."""
+    try:
+        return list(engine.ask_many(questions, k, doc_ids)) if questions else []
+    except QuestionError as exc:
+        if len(questions) == 1:
+            return [exc]
+    # ask_many refuses the whole batch for one bad question: ask one by one so the others are answered
+    out: list[Answer | QuestionError] = []
+    for q in questions:
+        try:
+            out.append(engine.ask_many([q], k, doc_ids)[0])
+        except QuestionError as exc:
+            out.append(exc)
+    return out
+
+
+def run_batch(
+    engine: Engine,
+    items: Sequence[Item | BadLine],
+    writer: RecordWriter,
+    *,
+    k: int | None = None,
+    doc_ids: Sequence[str] | None = None,
+    batch_size: int = BATCH_SIZE,
+    done_ids: set[str] | frozenset[str] = frozenset(),
+    on_progress: Callable[[int], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> BatchStats:
+    """Answer ``items`` (skipping ``done_ids``) with one ``ask_many`` call per ``batch_size`` questions.
+
+    Records go to ``writer`` in input order as each batch finishes; bad lines and refused
+    questions become error records (and a ``log`` line). Ctrl-C ends the run and returns
+    the stats with ``interrupted`` set; records already written stay complete.
+    """
+    todo = [row for row in items if row.qid not in done_ids]
+    stats = BatchStats(total=len(items), skipped=len(items) - len(todo))
+    t0 = time.perf_counter()
+
+    def finish(window: list[Item | BadLine]) -> None:
+        results = iter(_ask(engine, [r.question for r in window if isinstance(r, Item)], k, doc_ids))
+        for row in window:
+            result = next(results) if isinstance(row, Item) else None
+            if isinstance(result, Answer):
+                writer.write(_with_extra(answer_record(result, engine.documents, row.qid), row.extra))
+                stats.answered += 1
+            else:
+                message = row.error if isinstance(row, BadLine) else str(result)
+                writer.write(_with_extra(error_record(row.qid, row.line, message, row.question), row.extra))
+                stats.errors += 1
+                if log:
+                    log(f"line {row.line} ({row.qid}): {message}")
+            if on_progress:
+                on_progress(1)
+
+    try:
+        # a window holds batch_size questions plus the bad lines among them, so output keeps input order
+        window: list[Item | BadLine] = []
+        for row in todo:
+            window.append(row)
+            if sum(isinstance(r, Item) for r in window) == batch_size:
+                finish(window)
+                window = []
+        finish(window)
+    except KeyboardInterrupt:
+        stats.interrupted = True
+    stats.seconds = time.perf_counter() - t0
+    return stats
+
+
+def _err(message: str) -> None:
+    print(f"assistant: error: {message}", file=sys.stderr)
+
+
+def _note(message: str) -> None:
+    # sys.stderr is looked up at call time so rich's live display can print it above the bar
+    print(f"assistant: {message}", file=sys.stderr)
+
+
+@contextmanager
+def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar (count, rate, ETA) on stderr; a no-op callback when disabled."""
+    if not enabled:
+        yield lambda n: None
+        return
+    from rich import progress as rp
+    from rich.console import Console
+    from rich.text import Text
+
+    class Rate(rp.ProgressColumn):
+        def render(self, task: rp.Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:.1f} q/s" if speed else "- q/s", style="progress.data.speed")
+
+    columns = (rp.BarColumn(), rp.MofNCompleteColumn(), Rate(), rp.TimeRemainingColumn())
+    # redirect_stdout=False: records may be going to stdout and must not be captured by the display
+    with rp.Progress(
+        *columns, console=Console(file=sys.stderr), transient=True, redirect_stdout=False
+    ) as bar:
+        task = bar.add_task("answering", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def cmd_batch(args: argparse.Namespace, open_engine: Callable[[], Engine] | None = None) -> int:
+    """``assistant batch``: exit 0 (all answered), 3 (some error records), 2 (unusable input), 130.
+
+    ``open_engine`` replaces ``Engine.open`` (tests inject a prepared engine).
+    """
+    output: Path | None = args.output
+    try:
+        if args.resume and output is None:
+            raise BatchInputError("--resume needs the output file given with -o")
+        if output is not None and output.resolve() == args.input.resolve():
+            raise BatchInputError(f"{output}: the output file would overwrite the input")
+        out_fmt = format_for(output, args.format, output=True)
+        rows = list(read_questions(args.input, args.input_format))
+        if not rows:
+            raise BatchInputError(f"{args.input}: no questions (blank lines and # comments are skipped)")
+        done, dropped = prepare_resume(output, out_fmt) if args.resume and output else (set(), 0)
+    except BatchInputError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    if dropped:
+        _note(f"{output}: dropped a cut-off last record ({dropped} bytes); it will be answered again")
+    # the model loads once the input is known to be usable, and before the output is touched
+    if open_engine is None:
+        from assistant.engine import Engine  # only now: `assistant --help` and `ask` stay light
+
+        settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
+        engine = Engine.open(settings, embedder=args.embedder)
+    else:
+        engine = open_engine()
+    try:
+        mode = "a" if args.resume else "w"
+        stream = sys.stdout if output is None else output.open(mode, encoding="utf-8", newline="")
+    except OSError as exc:
+        _err(f"{output}: cannot write ({exc.strerror})")
+        return EXIT_BAD_INPUT
+    try:
+        header = {"csv": csv_line(CSV_COLUMNS), "md": f"# Answers: {args.input.name}\n\n"}.get(out_fmt, "")
+        if args.resume and stream.tell() > 0:
+            header = ""  # appending to an earlier run's file, which has its header
+        writer = StreamWriter(stream, {"csv": render_csv, "md": render_md}.get(out_fmt, render_jsonl), header)
+        # no bar when records are printed to the same terminal: they would garble each other
+        show = sys.stderr.isatty() and not (output is None and sys.stdout.isatty())
+        with _progress(sum(row.qid not in done for row in rows), show) as advance:
+            stats = run_batch(
+                engine,
+                rows,
+                writer,
+                k=args.k,
+                doc_ids=args.doc or None,
+                done_ids=done,
+                on_progress=advance,
+                log=lambda m: _note(f"{args.input}: {m}"),
+            )
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    skipped = f", skipped {stats.skipped} (resume)" if args.resume else ""
+    _note(
+        f"answered {stats.answered}, errors {stats.errors}{skipped} "
+        f"in {stats.seconds:.1f}s ({stats.rate:.1f} questions/s)"
+    )
+    if stats.interrupted:
+        hint = (
+            "re-run with --resume to continue" if output else "write to a file with -o to be able to --resume"
+        )
+        _note(f"interrupted after {stats.done} of {stats.total}; {hint}")
+        return EXIT_INTERRUPTED
+    if stats.errors:
+        _note(f"{stats.errors} of {stats.total} questions produced error records")
+        return EXIT_SOME_ERRORS
+    return 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """Register the ``batch`` subcommand (its func is :func:`cmd_batch`)."""
+    p = subparsers.add_parser("batch", help="answer a file of questions into jsonl, csv or a Markdown report")
+    p.add_argument("input", type=Path, help="questions: .txt (one per line), .jsonl or .csv (id, question)")
+    p.add_argument("-o", "--output", type=Path, help="output file (default: JSONL on stdout)")
+    p.add_argument("--format", choices=["jsonl", "csv", "md"], help="output format (default: from -o)")
+    p.add_argument("--input-format", choices=["txt", "jsonl", "csv"], help="default: from the extension")
+    p.add_argument("--resume", action="store_true", help="skip ids already in the -o file, append the rest")
+    p.add_argument("-k", type=int, default=None, help="passages per answer (default 5)")
+    p.add_argument("--doc", action="append", help="search only this doc_id (repeatable)")
+    p.set_defaults(func=cmd_batch)
+    return p

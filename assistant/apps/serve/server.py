@@ -1,0 +1,345 @@
+"""``assistant serve``: one resident Engine that later ``assistant ask`` calls reuse over a unix socket.
+
+A cold ``ask`` spends most of its time importing torch, loading the model and building BM25; a
+server pays that once. The wire format and the client are in ``assistant.apps.serve.client``.
+Requests are served one at a time (the engine is not thread-safe).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.answer.abstain import PACKAGED_CALIBRATION
+from assistant.apps.present import format_answer
+from assistant.apps.serve.client import (
+    BAD,
+    FINAL,
+    MAX_REQUEST_BYTES,
+    NOT_MINE,
+    TooLarge,
+    code_stamp,
+    encode_message,
+    identity,
+    private_dir,
+    read_line,
+    request,
+    socket_path,
+)
+from assistant.engine import Engine
+from assistant.errors import AssistantError, ServeError, one_line
+from assistant.index.store import corpus_hash, load_index
+from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.index.embedder import Embedder
+
+CLIENT_IO_TIMEOUT = 5.0  # a client that stalls must not block everyone queued behind it
+SOCKET_CHECK_INTERVAL = 30.0
+WARM_UP = ("贸易规则是什么？", "What are trade rules?")
+
+
+def _fail(code: str, error: str, exit_code: int = 2) -> dict[str, Any]:
+    return {"ok": False, "code": code, "error": error, "exit": exit_code}
+
+
+def _well_formed(req: dict[str, Any]) -> bool:
+    """Whether an ask request has the fields' types our client sends (other senders may not)."""
+    k, doc = req.get("k"), req.get("doc")
+    return (
+        isinstance(req.get("question"), str)
+        and (k is None or (type(k) is int and k >= 1))
+        and (doc is None or (isinstance(doc, list) and all(isinstance(d, str) for d in doc)))
+        and all(isinstance(req.get(flag, False), bool) for flag in ("json", "explain"))
+    )
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+class AskServer:
+    """One Engine answering ``ask`` requests on the unix socket for ``settings``, one at a time.
+
+    ``start()`` claims the socket (ServeError if a live server has it), opens and warms the engine
+    and listens; ``serve_forever()`` runs until ``stop()`` (any thread), a ``stop`` request or
+    ``idle_timeout`` seconds without questions (0: never); ``close()`` removes the socket.
+    ``embedder`` replaces the configured model (tests pass a deterministic fake).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        idle_timeout: float = 0.0,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.path = socket_path(settings)
+        self.idle_timeout = idle_timeout
+        self.requests = 0
+        self.engine: Engine | None = None
+        self._embedder = embedder
+        self._log = log or (lambda _message: None)
+        self._identity = identity(settings)
+        self._code = code_stamp()
+        self._generation: tuple[object, ...] | None = None
+        self._listener: socket.socket | None = None
+        self._inode: int | None = None
+        self._stopping = False
+        self._started = time.monotonic()
+        # A self-pipe wakes the select() loop from stop(), a signal handler or another thread.
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_w.setblocking(False)
+
+    # -- lifecycle
+
+    def start(self) -> None:
+        """Claim the socket, load and warm the engine, then listen (cleans up if anything fails)."""
+        try:
+            if not private_dir(self.path.parent, create=True):
+                raise ServeError(f"refusing to use {self.path.parent}: not a private folder owned by you")
+            self._refuse_if_live()  # before loading the model, so a duplicate fails fast
+            generation = self._current_generation()  # before loading: a build landing meanwhile reloads
+            self.engine = Engine.open(self.settings, embedder=self._embedder)
+            self._generation = generation
+            for question in WARM_UP:  # first queries pay for torch kernels, jieba's dictionary, BM25
+                self.engine.ask(question)
+            self._listen()
+            self._started = time.monotonic()
+        except BaseException:
+            self.close()
+            raise
+
+    def _refuse_if_live(self) -> None:
+        reply = request(self.settings, {"op": "status"}, timeout=5.0)
+        if reply is not None:
+            raise ServeError(
+                f"a server for this index is already running (pid {reply.get('pid', '?')}); "
+                "stop it with `assistant serve --stop`"
+            )
+
+    def _listen(self) -> None:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(str(self.path))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                listener.close()
+                raise
+            # The file exists: a server that started while we loaded, or a stale file from a crash.
+            # (Two servers racing between bind() and listen() is self-healing: the loser notices
+            # its socket file is gone within SOCKET_CHECK_INTERVAL and exits.)
+            try:
+                self._refuse_if_live()
+                self.path.unlink()
+                listener.bind(str(self.path))
+            except BaseException:
+                listener.close()
+                raise
+        os.chmod(self.path, 0o600)
+        listener.listen(16)
+        listener.setblocking(False)
+        self._listener = listener
+        self._inode = os.stat(self.path).st_ino
+
+    def stop(self) -> None:
+        """Make ``serve_forever`` return after the current request (safe from signals and threads)."""
+        self._stopping = True
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+
+    def close(self) -> None:
+        """Stop listening and remove our socket file (idempotent)."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+            with contextlib.suppress(OSError):
+                if os.stat(self.path).st_ino == self._inode:  # never remove a successor's socket
+                    self.path.unlink()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def serve_forever(self) -> None:
+        """Answer requests one at a time until stopped or idle for ``idle_timeout`` seconds; then close()."""
+        assert self._listener is not None, "call start() first"
+        try:
+            with selectors.DefaultSelector() as sel:
+                sel.register(self._listener, selectors.EVENT_READ)
+                sel.register(self._wake_r, selectors.EVENT_READ)
+                last = time.monotonic()
+                while not self._stopping:
+                    timeout = SOCKET_CHECK_INTERVAL
+                    if self.idle_timeout > 0:
+                        timeout = min(timeout, self.idle_timeout - (time.monotonic() - last))
+                        if timeout <= 0:
+                            self._log(f"no questions for {self.idle_timeout:g}s; exiting")
+                            return
+                    for key, _ in sel.select(timeout):
+                        if key.fileobj is self._listener and self._accept_one():
+                            last = time.monotonic()
+                    if not self._socket_is_ours():
+                        self._log(f"{self.path} was removed or replaced; exiting")
+                        return
+        finally:
+            self.close()
+
+    def _socket_is_ours(self) -> bool:
+        # A /tmp cleaner may delete the socket; a server nobody can reach would only block successors.
+        try:
+            return os.stat(self.path).st_ino == self._inode
+        except OSError:
+            return False
+
+    def _accept_one(self) -> bool:
+        """Serve one connection; True if it asked a question (which resets the idle clock)."""
+        assert self._listener is not None
+        try:
+            conn, _ = self._listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return False
+        before = self.requests
+        with conn:
+            try:
+                raw = read_line(conn, MAX_REQUEST_BYTES, CLIENT_IO_TIMEOUT)
+                reply = self.handle(raw)
+            except TooLarge as exc:
+                reply = _fail(BAD, f"bad request: {exc}")
+            except OSError:
+                return False  # the client stalled or went away; nobody to answer
+            except Exception:  # a bug must cost one request, never the server
+                self._log("internal error:\n" + traceback.format_exc().rstrip())
+                reply = _fail("internal", "internal error", 1)
+            with contextlib.suppress(OSError):
+                conn.settimeout(CLIENT_IO_TIMEOUT)
+                conn.sendall(encode_message(reply))
+        return self.requests > before
+
+    # -- requests
+
+    def handle(self, raw: bytes) -> dict[str, Any]:
+        """The reply to one request line; never raises for a bad request."""
+        try:
+            req = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return _fail(BAD, "bad request: not a JSON object")
+        if not isinstance(req, dict):
+            return _fail(BAD, "bad request: not a JSON object")
+        op = req.get("op")
+        if op == "status":
+            return {"ok": True, **self.status()}
+        if op == "stop":
+            self.stop()
+            return {"ok": True, "pid": os.getpid()}
+        if op == "ask":
+            return self._ask(req)
+        return _fail(BAD, f"bad request: unknown op {str(op)[:40]!r}")
+
+    def status(self) -> dict[str, Any]:
+        """pid, uptime, requests served and what is loaded."""
+        return {
+            "pid": os.getpid(),
+            "uptime": time.monotonic() - self._started,
+            "requests": self.requests,
+            "build": self._generation[0] if self._generation else None,
+            "code_changed": code_stamp() != self._code,
+            **self._identity,
+        }
+
+    def _ask(self, req: dict[str, Any]) -> dict[str, Any]:
+        if not _well_formed(req):
+            return _fail(
+                BAD,
+                "bad request: expected question (string), k (integer >= 1 or null), "
+                "doc (list of strings or null), json and explain (booleans)",
+            )
+        assert self.engine is not None
+        fingerprint = req.get("fingerprint")
+        if (
+            any(req.get(key) != value for key, value in self._identity.items())
+            or req.get("code") != self._code
+            or (fingerprint is not None and fingerprint != self.engine.embedder.fingerprint)
+        ):
+            return _fail(NOT_MINE, "this server answers for another index, model or code version", 1)
+        self.requests += 1
+        try:
+            engine = self._fresh_engine()
+            answer = engine.ask(req["question"], k=req.get("k"), doc_ids=req.get("doc") or None)
+            output = format_answer(engine, answer, bool(req.get("json")), bool(req.get("explain")))
+        except AssistantError as exc:
+            return _fail(FINAL, self._as_client(one_line(exc), req), exc.exit_code)
+        except Exception as exc:
+            self._log("internal error:\n" + traceback.format_exc().rstrip())
+            return _fail("internal", f"internal error ({type(exc).__name__})", 1)
+        return {"ok": True, "output": output}
+
+    def _as_client(self, message: str, req: dict[str, Any]) -> str:
+        # Messages name the index folder; spell it as the client did so they match the in-process text.
+        arg = req.get("index_arg")
+        return (
+            message.replace(str(self.settings.resolved_index_dir), arg) if isinstance(arg, str) else message
+        )
+
+    def _current_generation(self) -> tuple[object, ...]:
+        """What identifies the live data: build name, manifest file, corpus hash and calibration file."""
+        index_dir = self.settings.resolved_index_dir
+        try:
+            build = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            build = None
+        manifest = _stamp(index_dir / "builds" / build / "manifest.json") if build else None
+        calibration = (_stamp(self.settings.calibration_path), _stamp(PACKAGED_CALIBRATION))
+        return (build, manifest, corpus_hash(self.settings.corpus_dir), calibration)
+
+    def _fresh_engine(self) -> Engine:
+        """The engine for the current index, reloaded (same embedder) if the index, corpus or
+        calibration changed; raises the in-process path's IndexStoreError if the index is unusable."""
+        assert self.engine is not None
+        generation = self._current_generation()
+        if generation != self._generation:
+            embedder = self.engine.embedder
+            index = load_index(self.settings.resolved_index_dir, embedder.fingerprint, str(generation[2]))
+            self.engine = Engine(self.settings, embedder, index)
+            self._generation = generation
+            self._log(f"reloaded the index (build {generation[0]})")
+        return self.engine
+
+
+def run_foreground(settings: Settings, embedder: Embedder | None = None, idle_timeout: float = 0.0) -> int:
+    """``assistant serve``: start, report readiness on stderr, serve until Ctrl-C/SIGTERM/--stop/idle."""
+
+    def log(message: str) -> None:
+        print(f"assistant serve: {message}", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    server = AskServer(settings, embedder, idle_timeout=max(0.0, idle_timeout), log=log)
+    server.start()
+    log(f"ready on {server.path} (pid {os.getpid()}, {time.perf_counter() - started:.1f}s to load and warm)")
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():  # signal() only works there
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            handlers[sig] = signal.signal(sig, lambda *_: server.stop())
+    try:
+        server.serve_forever()
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        server.close()
+    log(f"stopped after {server.requests} requests")
+    return 0

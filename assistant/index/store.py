@@ -1,0 +1,408 @@
+"""The on-disk index: FAISS vectors + manifest + chunk and paragraph tables.
+
+Layout under the index directory::
+
+    CURRENT                 name of the live build (replaced atomically)
+    builds/<name>/          manifest.json, vectors.faiss, chunks.jsonl, paragraphs.jsonl
+    .lock                   held while a build runs
+
+A build is written into a fresh folder and only becomes live when ``CURRENT``
+is atomically replaced, so a failed or interrupted build leaves the previous
+index usable. Loading checks the manifest against the current model and corpus
+and refuses a mismatch with a hint to rebuild.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant import __version__
+from assistant.errors import IndexStoreError
+from assistant.index.embedcache import EmbeddingCache, embed_with_cache
+from assistant.index.embedder import Embedder
+from assistant.index.vectorstore import FaissIndex, VectorIndex, choose_kind
+from assistant.ingest.chunking import chunk_paragraphs
+from assistant.ingest.glossary import Glossary, GlossaryEntry
+from assistant.records import Chunk, Document, DocumentMeta, Paragraph
+
+FORMAT_VERSION = 1
+REBUILD_HINT = "run `assistant index` to rebuild it"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index was built from; compared at load time."""
+
+    format_version: int
+    tool_version: str
+    model_name: str
+    model_fingerprint: str
+    model_digests: dict[str, str]
+    dim: int
+    corpus_hash: str
+    documents: dict[str, str]
+    n_chunks: int
+    n_paragraphs: int
+    built_at: str
+    build_seconds: float = 0.0
+    embedded_chunks: int = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    """A live index in memory: vectors, chunk table (row i <-> vector i) and paragraphs by ref."""
+
+    manifest: Manifest
+    vectors: VectorIndex
+    chunks: tuple[Chunk, ...]
+    paragraphs: dict[str, Paragraph]
+    documents: dict[str, DocumentMeta]
+    glossary: Glossary = field(default_factory=Glossary)
+
+    def doc_paragraphs(self, doc_id: str) -> list[Paragraph]:
+        """The units of one document in reading order."""
+        return [p for p in self.paragraphs.values() if p.doc_id == doc_id]
+
+    def neighbours(
+        self, ref: str, before: int = 1, after: int = 1
+    ) -> tuple[list[Paragraph], list[Paragraph]]:
+        """Units just before and after ``ref`` in its document's reading order (KeyError if unknown)."""
+        p = self.paragraphs[ref]
+        units = self.doc_paragraphs(p.doc_id)
+        i = units.index(p)
+        return units[max(0, i - before) : i], units[i + 1 : i + 1 + after]
+
+
+# ---------------------------------------------------------------- corpus hash
+
+
+# What turns raw text into paragraphs, chunks and glossary terms: the whole ingest package and the
+# foundation modules it builds on. Hashed by folder, so a module added or renamed there is covered.
+_PACKAGE = Path(__file__).resolve().parent.parent
+CLEANING_CODE = (_PACKAGE / "ingest", _PACKAGE / "text.py", _PACKAGE / "records.py")
+
+
+def code_hash(parts: Sequence[Path] = CLEANING_CODE) -> str:
+    """Hash of every ``.py`` file in ``parts`` (folders recursively), names and bytes.
+
+    Part of the corpus hash so that an index built by older cleaning rules is detected as stale
+    even when the raw files did not change. A part that is missing is an error, never skipped.
+    """
+    h = hashlib.sha256()
+    for part in parts:
+        files = sorted(part.rglob("*.py")) if part.is_dir() else [part]
+        if not files or not all(f.is_file() for f in files):
+            raise IndexStoreError(f"cannot read the cleaning code in {part}; reinstall the package")
+        for f in files:
+            h.update(f.relative_to(part.parent).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def corpus_hash(corpus_dir: Path) -> str:
+    """A fingerprint of every corpus file (text and metadata) plus the cleaning code."""
+    h = hashlib.sha256(code_hash().encode())
+    if corpus_dir.is_dir():
+        for path in sorted(corpus_dir.iterdir()):
+            if path.suffix in (".txt", ".toml", ".tsv") and path.is_file():
+                h.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------- (de)serialisation
+
+
+def _paragraph_to_json(p: Paragraph) -> dict[str, object]:
+    return asdict(p)
+
+
+def _paragraph_from_json(d: dict) -> Paragraph:
+    return Paragraph(
+        ref=d["ref"],
+        doc_id=d["doc_id"],
+        kind=d["kind"],
+        number=int(d["number"]),
+        section=tuple(d["section"]),
+        text=d["text"],
+        links=tuple(d.get("links", ())),
+    )
+
+
+def _meta_from_json(d: dict) -> DocumentMeta:
+    d = dict(d)
+    d["authors"] = tuple(d.get("authors", ()))
+    return DocumentMeta(**d)
+
+
+def _entry_from_json(d: dict) -> GlossaryEntry:
+    return GlossaryEntry(**{**d, "refs": tuple(d.get("refs", ()))})
+
+
+def _write_jsonl(path: Path, rows: Sequence[dict]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# ---------------------------------------------------------------- build
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock so two builds never race on one index directory."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexStoreError(f"another build is running on {index_dir}; wait for it to finish") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def chunk_title(meta: DocumentMeta, paragraph: Paragraph) -> str:
+    """The context embedded with a chunk: the document's short title and the unit's section path."""
+    return " ".join(x for x in (meta.label, *paragraph.section) if x)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did: how many chunks there are and how many had to be embedded."""
+
+    path: Path
+    n_documents: int
+    n_paragraphs: int
+    n_chunks: int
+    embedded: int
+    seconds: float
+
+
+@contextlib.contextmanager
+def _write_errors(index_dir: Path) -> Iterator[None]:
+    """Turn a failure to write (full disk, read-only folder) into a one-line IndexStoreError."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise IndexStoreError(
+            f"could not write the index in {index_dir} ({reason}); the previous index is unchanged"
+        ) from exc
+
+
+def build_index(
+    documents: Sequence[Document],
+    embedder: Embedder,
+    index_dir: Path,
+    corpus_fingerprint: str,
+    cache: EmbeddingCache | None = None,
+    reuse_cache: bool = True,
+    model_digests: dict[str, str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    glossary: Glossary | None = None,
+    index_type: str = "auto",
+) -> BuildReport:
+    """Chunk, embed (reusing cached vectors) and atomically install a new index build.
+
+    ``index_type`` is ``flat``, ``hnsw`` or ``auto`` (flat until the corpus is large enough
+    for approximate search to pay; see ``vectorstore.choose_kind``).
+
+    A failure to write becomes a one-line IndexStoreError; the previous build stays live either way.
+    """
+    with _write_errors(index_dir):
+        started = time.perf_counter()
+        paragraphs = [p for d in documents for p in d.paragraphs]
+        chunks = chunk_paragraphs(paragraphs)
+        if not chunks:
+            raise IndexStoreError("the corpus has no text to index; add documents to the corpus directory")
+        with build_lock(index_dir):
+            metas = {d.doc_id: d.meta for d in documents}
+            by_ref = {p.ref: p for p in paragraphs}
+            vectors, embedded = embed_with_cache(
+                [c.text for c in chunks],
+                [chunk_title(metas[c.doc_id], by_ref[c.ref]) for c in chunks],
+                embedder.fingerprint,
+                embedder.encode_documents,
+                cache,
+                reuse=reuse_cache,
+                progress=progress,
+            )
+            store = FaissIndex.create(
+                vectors.shape[1], choose_kind(len(vectors), vectors.shape[1], index_type)
+            )
+            store.add(vectors)
+            manifest = Manifest(
+                format_version=FORMAT_VERSION,
+                tool_version=__version__,
+                model_name=embedder.name,
+                model_fingerprint=embedder.fingerprint,
+                model_digests=dict(model_digests or {}),
+                dim=int(vectors.shape[1]),
+                corpus_hash=corpus_fingerprint,
+                documents={d.doc_id: d.source_sha256 for d in documents},
+                n_chunks=len(chunks),
+                n_paragraphs=len(paragraphs),
+                built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                build_seconds=round(time.perf_counter() - started, 3),
+                embedded_chunks=embedded,
+                extra={"vector_index": store.kind},
+            )
+            builds = index_dir / "builds"
+            builds.mkdir(exist_ok=True)
+            name = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**9:09d}-{corpus_fingerprint[:8]}"
+            tmp = builds / f".tmp-{name}"
+            final = builds / name
+            try:
+                tmp.mkdir()
+                store.save(tmp / "vectors.faiss")
+                _write_jsonl(tmp / "chunks.jsonl", [asdict(c) for c in chunks])
+                _write_jsonl(tmp / "paragraphs.jsonl", [_paragraph_to_json(p) for p in paragraphs])
+                (tmp / "documents.json").write_text(
+                    json.dumps([asdict(d.meta) for d in documents], ensure_ascii=False, indent=1),
+                    encoding="utf-8",
+                )
+                _write_jsonl(tmp / "glossary.jsonl", [asdict(e) for e in (glossary or Glossary()).entries])
+                (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
+                for f in tmp.iterdir():
+                    with f.open("rb") as fh:
+                        os.fsync(fh.fileno())
+                tmp.rename(final)
+                _fsync_dir(builds)
+                pointer = index_dir / "CURRENT.tmp"
+                pointer.write_text(name + "\n", encoding="utf-8")
+                os.replace(pointer, index_dir / "CURRENT")
+                _fsync_dir(index_dir)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                if _live_name(index_dir) != name:
+                    shutil.rmtree(final, ignore_errors=True)
+                raise
+            _prune_builds(builds, keep=name)
+        return BuildReport(
+            final, len(documents), len(paragraphs), len(chunks), embedded, time.perf_counter() - started
+        )
+
+
+def _live_name(index_dir: Path) -> str | None:
+    try:
+        return (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _prune_builds(builds: Path, keep: str) -> None:
+    """Remove superseded and abandoned builds (best effort: a reader may still hold one open)."""
+    for entry in builds.iterdir():
+        if entry.name != keep:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- load
+
+
+def current_build(index_dir: Path) -> Path:
+    """The folder of the live build, or IndexStoreError if there is none."""
+    pointer = index_dir / "CURRENT"
+    if not pointer.is_file():
+        raise IndexStoreError(f"no index found in {index_dir}; {REBUILD_HINT}")
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexStoreError(
+            f"index in {index_dir} is damaged (unreadable CURRENT); {REBUILD_HINT}"
+        ) from exc
+    path = index_dir / "builds" / name
+    if not name or "/" in name or not path.is_dir():
+        raise IndexStoreError(f"index in {index_dir} is damaged (live build missing); {REBUILD_HINT}")
+    return path
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    """The manifest of the live build."""
+    path = current_build(index_dir) / "manifest.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Manifest(**data)
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexStoreError(
+            f"index manifest {path} is unreadable ({type(exc).__name__}); {REBUILD_HINT}"
+        ) from exc
+
+
+def load_index(
+    index_dir: Path,
+    model_fingerprint: str | None = None,
+    corpus_fingerprint: str | None = None,
+) -> LoadedIndex:
+    """Load the live build, refusing it if it was built by another model or from another corpus."""
+    manifest = read_manifest(index_dir)
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexStoreError(f"index format {manifest.format_version} is not supported; {REBUILD_HINT}")
+    if model_fingerprint is not None and manifest.model_fingerprint != model_fingerprint:
+        raise IndexStoreError(
+            f"index was built with another model ({manifest.model_name}, {manifest.model_fingerprint}); "
+            + REBUILD_HINT
+        )
+    if corpus_fingerprint is not None and manifest.corpus_hash != corpus_fingerprint:
+        raise IndexStoreError(f"index is out of date: the corpus or cleaning rules changed; {REBUILD_HINT}")
+    build = current_build(index_dir)
+    try:
+        vectors = FaissIndex.load(build / "vectors.faiss")
+        chunks = tuple(Chunk(**json.loads(line)) for line in (build / "chunks.jsonl").open(encoding="utf-8"))
+        paragraphs = [
+            _paragraph_from_json(json.loads(line)) for line in (build / "paragraphs.jsonl").open("rb")
+        ]
+        docs = json.loads((build / "documents.json").read_text(encoding="utf-8"))
+        glossary = Glossary(
+            tuple(_entry_from_json(json.loads(line)) for line in (build / "glossary.jsonl").open("rb"))
+        )
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise IndexStoreError(
+            f"index in {index_dir} is corrupted ({str(exc)[:100]}); {REBUILD_HINT}"
+        ) from exc
+    if vectors.size != len(chunks) or vectors.size != manifest.n_chunks or vectors.dim != manifest.dim:
+        raise IndexStoreError(
+            f"index in {index_dir} is inconsistent ({vectors.size} vectors, {len(chunks)} chunks); "
+            + REBUILD_HINT
+        )
+    by_ref = {p.ref: p for p in paragraphs}
+    if any(c.ref not in by_ref for c in chunks):
+        raise IndexStoreError(
+            f"index in {index_dir} is inconsistent (chunk without paragraph); {REBUILD_HINT}"
+        )
+    documents = {d["doc_id"]: _meta_from_json(d) for d in docs}
+    return LoadedIndex(manifest, vectors, chunks, by_ref, documents, glossary)
+
+
+def search_chunks(index: LoadedIndex, query: np.ndarray, k: int, doc_ids: frozenset[str] | None = None):
+    """Top chunk rows for one query vector as [(row, score)], optionally restricted to some documents."""
+    allowed = [i for i, c in enumerate(index.chunks) if c.doc_id in doc_ids] if doc_ids else None
+    if allowed is not None and not allowed:
+        return []
+    scores, ids = index.vectors.search(query.reshape(1, -1), k, allowed)
+    return [
+        (row, float(score))
+        for row, score in zip(ids[0].tolist(), scores[0].tolist(), strict=True)
+        if row >= 0
+    ]

@@ -1,0 +1,149 @@
+"""Load the corpus (``<name>.txt`` + ``<name>.toml``) into cleaned documents.
+
+Loading validates the files and their metadata sidecars with one-line, fix-naming errors; the
+cleaning itself (PDF-noise repair, layout analysis, paragraph segmentation) is
+:func:`assistant.ingest.segment.clean_document`, re-exported here for callers that load and clean.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+
+from assistant.errors import CorpusError
+from assistant.ingest.segment import clean_document
+from assistant.records import Document, DocumentMeta, Paragraph
+
+__all__ = ["CorpusError", "clean_document", "find_paragraph", "load_corpus", "neighbours", "read_meta"]
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9\-]*$")
+_META_STR = ("title", "title_en", "short_title", "affiliation", "journal", "issue")
+
+
+def read_meta(path: Path) -> tuple[DocumentMeta, tuple[str, ...]]:
+    """Read one metadata sidecar: the :class:`DocumentMeta` and its ``drop_lines`` cleaning hints."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        msg = str(exc).splitlines()[0]
+        raise CorpusError(f"{path}: invalid TOML ({msg}); fix the syntax of the sidecar") from None
+    doc_id = data.get("doc_id")
+    if not isinstance(doc_id, str) or not _SLUG.match(doc_id):
+        raise CorpusError(f"{path}: 'doc_id' must be a lower-case slug such as 'xu-geng-2021'; fix it")
+    if not isinstance(data.get("title"), str) or not data["title"].strip():
+        raise CorpusError(f"{path}: 'title' is missing; add the paper's title to the sidecar")
+    for key in _META_STR:
+        if key in data and not isinstance(data[key], str):
+            raise CorpusError(f"{path}: '{key}' must be a string")
+    authors = data.get("authors", [])
+    if not isinstance(authors, list) or not all(isinstance(a, str) for a in authors):
+        raise CorpusError(f"{path}: 'authors' must be a list of strings")
+    year = data.get("year")
+    if year is not None and (not isinstance(year, int) or isinstance(year, bool)):
+        raise CorpusError(f"{path}: 'year' must be an integer such as 2021, or left out")
+    drop = data.get("drop_lines", [])
+    if not isinstance(drop, list) or not all(isinstance(d, str) for d in drop):
+        raise CorpusError(f"{path}: 'drop_lines' must be a list of regular expressions")
+    for pattern in drop:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise CorpusError(f"{path}: drop_lines pattern {pattern!r} is not a valid regex: {exc}") from None
+    meta = DocumentMeta(
+        doc_id=doc_id,
+        title=data["title"].strip(),
+        title_en=data.get("title_en", ""),
+        short_title=data.get("short_title", ""),
+        authors=tuple(authors),
+        affiliation=data.get("affiliation", ""),
+        journal=data.get("journal", ""),
+        year=year,
+        issue=data.get("issue", ""),
+    )
+    return meta, tuple(drop)
+
+
+def _check_inside(path: Path, root: Path) -> None:
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(root):
+            raise CorpusError(f"{path}: symlink points outside the corpus folder ({target}); copy it in")
+        if not target.exists():
+            raise CorpusError(f"{path}: broken symlink; replace it with the file itself")
+
+
+def _read_text(path: Path) -> tuple[str, str]:
+    data = path.read_bytes()
+    if not data.strip():
+        raise CorpusError(f"{path}: file is empty; put the extracted text in it or remove it with its .toml")
+    if b"\x00" in data:
+        raise CorpusError(f"{path}: looks binary (NUL bytes); corpus files must be UTF-8 plain text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(
+            f"{path}: not valid UTF-8 (byte {exc.start}); re-save it as UTF-8 (iconv -f GB18030 -t UTF-8)"
+        ) from None
+    return text.removeprefix("\ufeff"), hashlib.sha256(data).hexdigest()
+
+
+def load_corpus(corpus_dir: Path) -> tuple[Document, ...]:
+    """Load and clean every ``<name>.txt`` + ``<name>.toml`` pair in ``corpus_dir``, sorted by doc_id.
+
+    Raises :class:`CorpusError` with a one-line message for a missing or empty folder, an empty,
+    binary or non-UTF-8 text, a missing or invalid sidecar, a duplicate doc_id or a symlink that
+    leaves the folder.
+    """
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"{corpus_dir}: corpus folder not found; create it or set ASSISTANT_CORPUS")
+    root = corpus_dir.resolve()
+    texts = sorted(corpus_dir.glob("*.txt"))
+    if not texts:
+        raise CorpusError(f"{corpus_dir}: no documents (*.txt with a .toml sidecar) in the corpus folder")
+    for toml_path in sorted(corpus_dir.glob("*.toml")):
+        twin = toml_path.with_suffix(".txt")
+        if not twin.exists() and not twin.is_symlink():  # a broken symlink is reported below
+            raise CorpusError(f"{toml_path}: sidecar without a text; add {toml_path.stem}.txt or remove it")
+    docs: dict[str, Document] = {}
+    for txt in texts:
+        _check_inside(txt, root)
+        side = txt.with_suffix(".toml")
+        if not side.exists():
+            raise CorpusError(f"{txt}: metadata sidecar {side.name} is missing; create it (doc_id, title...)")
+        _check_inside(side, root)
+        meta, drop = read_meta(side)
+        raw, digest = _read_text(txt)
+        if meta.doc_id in docs:
+            raise CorpusError(
+                f"{side}: duplicate doc_id {meta.doc_id!r} (another sidecar uses it); rename one"
+            )
+        paragraphs = clean_document(raw, meta, drop)
+        if not any(p.kind == "body" for p in paragraphs):
+            raise CorpusError(f"{txt}: no body text found after cleaning; is this the right file?")
+        docs[meta.doc_id] = Document(meta, digest, paragraphs)
+    return tuple(docs[k] for k in sorted(docs))
+
+
+def find_paragraph(docs: Iterable[Document], ref: str) -> Paragraph | None:
+    """The unit with reference ``ref`` (e.g. ``xu-geng-2021:p3``), or None."""
+    doc_id = ref.split(":", 1)[0]
+    for doc in docs:
+        if doc.doc_id == doc_id:
+            return next((p for p in doc.paragraphs if p.ref == ref), None)
+    return None
+
+
+def neighbours(doc: Document, ref: str, k: int = 1) -> tuple[Paragraph, ...]:
+    """Up to ``k`` body paragraphs on each side of body paragraph ``ref``, itself included, in order."""
+    body = [p for p in doc.paragraphs if p.kind == "body"]
+    idx = next((i for i, p in enumerate(body) if p.ref == ref), None)
+    if idx is None:
+        return ()
+    return tuple(body[max(0, idx - k) : idx + k + 1])

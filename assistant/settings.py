@@ -1,0 +1,104 @@
+"""Every setting in one frozen dataclass, and the only module that reads the environment.
+
+``Settings.from_env()`` reads each ``ASSISTANT_*`` variable once; everything else takes a
+``Settings`` (or a value from one) as an argument. Only the standard library is imported, so
+the light socket client can import this without pulling in the engine.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# A source checkout has corpus/ and evals/ beside the package; an installed package has neither.
+SOURCE_ROOT = PACKAGE_DIR.parent
+DEFAULT_MODEL = "google/embeddinggemma-300m"
+
+
+def _env(name: str) -> str | None:
+    """The variable's value, or None when it is unset or empty."""
+    value = os.environ.get(name, "")
+    return value or None
+
+
+def _default_corpus() -> Path:
+    repo = SOURCE_ROOT / "corpus"
+    return repo if repo.is_dir() else Path.cwd() / "corpus"
+
+
+def _default_cache() -> Path:
+    return Path.home() / ".cache" / "assistant"
+
+
+def _threads(value: str | None) -> int:
+    return int(value) if value and value.isdigit() and int(value) > 0 else (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live and how answers are made; each field says which variable overrides it."""
+
+    corpus_dir: Path = field(default_factory=_default_corpus)
+    """Folder of ``<doc>.txt`` + ``<doc>.toml`` pairs (ASSISTANT_CORPUS); default ``corpus/`` of the
+    source checkout, else ``./corpus``."""
+    index_dir: Path | None = None
+    """Index folder (ASSISTANT_INDEX); default ``.index`` beside the corpus folder."""
+    model: str | None = None
+    """Embedding model name or local sentence-transformers folder (ASSISTANT_MODEL); None means
+    the verified cache copy of :data:`DEFAULT_MODEL`."""
+    cache_dir: Path = field(default_factory=_default_cache)
+    """Models and the embedding cache (ASSISTANT_CACHE); default ``~/.cache/assistant``."""
+    threads: int = field(default_factory=lambda: _threads(None))
+    """Torch intra-op threads (ASSISTANT_THREADS); default all cores."""
+    top_k: int = 5
+    """How many passages an answer lists (``-k``); never changes the verdict or the citations."""
+    index_type: str = "auto"
+    """Vector index layout: flat, hnsw, or auto by corpus size (ASSISTANT_INDEX_TYPE)."""
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings from environment variables, then explicit overrides (None values ignored)."""
+        values: dict[str, object] = {}
+        if corpus := _env("ASSISTANT_CORPUS"):
+            values["corpus_dir"] = Path(corpus).expanduser()
+        if index := _env("ASSISTANT_INDEX"):
+            values["index_dir"] = Path(index).expanduser()
+        if model := _env("ASSISTANT_MODEL"):
+            values["model"] = model
+        if cache := _env("ASSISTANT_CACHE"):
+            values["cache_dir"] = Path(cache).expanduser()
+        if threads := _env("ASSISTANT_THREADS"):
+            values["threads"] = _threads(threads)
+        if index_type := _env("ASSISTANT_INDEX_TYPE"):
+            values["index_type"] = index_type
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)  # type: ignore[arg-type]
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        """The index folder: ``index_dir`` or ``.index`` beside the corpus folder."""
+        return self.index_dir or self.corpus_dir.resolve().parent / ".index"
+
+    @property
+    def calibration_path(self) -> Path:
+        """Where ``assistant eval --calibrate`` writes its bars: beside the index, user-writable
+        (the calibration shipped in the package is the fallback)."""
+        return self.resolved_index_dir / "calibration.toml"
+
+    @property
+    def models_dir(self) -> Path:
+        """Verified model copies: ``<cache>/models/<name>``."""
+        return self.cache_dir / "models"
+
+    @property
+    def embedding_cache_path(self) -> Path:
+        """The embedding cache (vectors by content hash and model)."""
+        return self.cache_dir / "embeddings.sqlite"
+
+    @property
+    def evals_dir(self) -> Path | None:
+        """The source checkout's ``evals/`` folder, or None for an installed package."""
+        path = SOURCE_ROOT / "evals"
+        return path if path.is_dir() else None
