@@ -365,7 +365,10 @@ def load_index(
             + REBUILD_HINT
         )
     if corpus_fingerprint is not None and manifest.corpus_hash != corpus_fingerprint:
-        raise IndexStoreError(f"index is out of date: the corpus or cleaning rules changed; {REBUILD_HINT}")
+        raise IndexStoreError(
+            "index is out of date: the corpus or the cleaning code changed since it was built "
+            f"(an upgrade does this once); {REBUILD_HINT}"
+        )
     build = current_build(index_dir)
     try:
         vectors = FaissIndex.load(build / "vectors.faiss")
