@@ -7,23 +7,29 @@ Parts (embedder, index) are injected through the constructor so tests pass fakes
 
 from __future__ import annotations
 
+import importlib.util
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from assistant.answer.abstain import PACKAGED_CALIBRATION, AbstentionPolicy, load_policy
-from assistant.answer.compose import compose
+from assistant.answer.compose import answer_text, compose
 from assistant.answer.evidence import gather
+from assistant.answer.reader.base import Reader
+from assistant.answer.reader.local import LlamaReader
+from assistant.answer.reader.prompts import PROMPT_VERSION
+from assistant.answer.reading import judge, reader_id, render
 from assistant.errors import IndexStoreError, QuestionError
 from assistant.index.embedcache import EmbeddingCache
 from assistant.index.embedder import Embedder, SentenceTransformerEmbedder
 from assistant.index.models import resolve_model
+from assistant.index.reader_model import is_reader_verified, reader_file
 from assistant.index.store import BuildReport, LoadedIndex, build_index, corpus_hash, load_index
 from assistant.index.vectorstore import INDEX_KINDS
 from assistant.ingest.corpus import load_corpus
 from assistant.ingest.glossary import Glossary
-from assistant.records import Answer, DocumentMeta, Lang, Paragraph
+from assistant.records import Answer, DocumentMeta, Lang, Paragraph, ReaderNote
 from assistant.search.retrieval import FusionWeights, HybridRetriever
 from assistant.settings import Settings
 from assistant.text import detect_lang
@@ -34,6 +40,29 @@ MAX_QUESTION_CHARS = 1000
 CANDIDATES = 10
 
 __all__ = ["Engine", "QuestionError", "Settings", "build", "clean_question", "default_embedder"]
+
+
+def default_reader(settings: Settings) -> tuple[Reader | None, str]:
+    """The configured reader, or None and a one-line hint on how to enable one.
+
+    ``reader_url`` selects a server; otherwise ``auto`` uses the local model when its verified file
+    and llama-cpp-python are both installed. Nothing is loaded here: the model loads on first use.
+    """
+    if settings.reader == "none":
+        return None, ""
+    if settings.reader_url:
+        from assistant.answer.reader.remote import OpenAIReader
+
+        return OpenAIReader(settings.reader_url, settings.reader_model, settings.reader_key), ""
+    path = reader_file(settings.cache_dir)
+    if not is_reader_verified(path):
+        return None, "answers are extractive only: run `assistant models fetch` to add the reader model"
+    if importlib.util.find_spec("llama_cpp") is None:
+        return (
+            None,
+            "answers are extractive only: run `bash scripts/setup.sh --install` to add llama-cpp-python",
+        )
+    return LlamaReader(path, threads=settings.threads), ""
 
 
 def default_embedder(settings: Settings) -> SentenceTransformerEmbedder:
@@ -110,35 +139,63 @@ class Engine:
         weights: FusionWeights | None = None,
         lexical: bool = True,
         policy: AbstentionPolicy | None = None,
+        reader: Reader | None = None,
+        reader_hint: str = "",
     ) -> None:
         self.settings = settings
+        self.reader = reader
+        self.reader_hint = reader_hint
+        """Why there is no reader, and how to add one ("" when there is one or none was wanted)."""
         self.embedder = embedder
         self.index = index
         self.policy = policy or load_policy(
             index.manifest.model_name, settings.calibration_path, PACKAGED_CALIBRATION
         )
         self.retriever = HybridRetriever(index, embedder, index.glossary, weights, lexical=lexical)
+        # (zh, en) glossary pairs that keep a rendering's terminology consistent
+        self._term_pairs = tuple((e.zh, e.en) for e in index.glossary.entries if e.en)
 
     @classmethod
-    def open(cls, settings: Settings | None = None, embedder: Embedder | None = None) -> Engine:
-        """Load the index, refusing one built by another model or from an older corpus."""
+    def open(
+        cls,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        reader: Reader | str | None = "default",
+    ) -> Engine:
+        """Load the index, refusing one built by another model or from an older corpus.
+
+        ``reader`` replaces the configured one (``None``: extractive answers only).
+        """
         settings = settings or Settings.from_env()
         emb = embedder or default_embedder(settings)
         index = load_index(settings.resolved_index_dir, emb.fingerprint, corpus_hash(settings.corpus_dir))
-        return cls(settings, emb, index)
+        chosen, hint = default_reader(settings) if isinstance(reader, str) else (reader, "")
+        return cls(settings, emb, index, reader=chosen, reader_hint=hint)
 
     @property
     def documents(self) -> dict[str, DocumentMeta]:
         return self.index.documents
 
-    def ask(self, question: str, k: int | None = None, doc_ids: Sequence[str] | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        doc_ids: Sequence[str] | None = None,
+        use_reader: bool = True,
+    ) -> Answer:
         """Answer one question (raises QuestionError for unusable input)."""
-        return self.ask_many([question], k, doc_ids)[0]
+        return self.ask_many([question], k, doc_ids, use_reader)[0]
 
     def ask_many(
-        self, questions: Sequence[str], k: int | None = None, doc_ids: Sequence[str] | None = None
+        self,
+        questions: Sequence[str],
+        k: int | None = None,
+        doc_ids: Sequence[str] | None = None,
+        use_reader: bool = True,
     ) -> list[Answer]:
-        """Answer several questions with one batched embedding call."""
+        """Answer several questions with one batched embedding call (and the reader, if any and
+        ``use_reader``, on each question's best candidate)."""
+        reader = self.reader if use_reader else None
         cleaned = [clean_question(q) for q in questions]
         k = k or self.settings.top_k
         filt = frozenset(doc_ids) if doc_ids else None
@@ -153,14 +210,29 @@ class Engine:
             t2 = time.perf_counter()
             terms = [e.zh for e in retrieval.expansions]
             evidence = gather(candidates, text, terms)
-            verdict = self.policy.answers(lang, evidence)
-            answer = compose(text, lang, candidates, self.index.documents, verdict, terms)
+            # The judge can only stop an answer, so a question the rule already declines is not read.
+            ruled = self.policy.decide(lang, evidence.top_dense, evidence.lead, evidence.support)
+            reading, note = judge(reader, text, candidates) if reader and ruled else (None, None)
+            if reader and not ruled:
+                note = ReaderNote(reader.name, PROMPT_VERSION)  # present, but nothing to read
+            if reading is not None:
+                evidence = replace(evidence, judge=round(reading.answers, 4))
+            verdict = self.policy.answers(lang, evidence, reader_id(reader) if reader and reading else "")
+            selection = reading.sentences if reading else ()
+            answer = compose(text, lang, candidates, self.index.documents, verdict, terms, selection)
+            if reader and note:
+                answer, note = render(reader, answer, self._term_pairs, note)
+                if answer.answerable:
+                    answer = replace(answer, text=answer_text(lang, answer.citations, self.documents))
+                answer = replace(answer, reader=note)
             t3 = time.perf_counter()
             timings = {
                 "embed": embed_ms,
                 "search": (t2 - t1) * 1000,
                 "compose": (t3 - t2) * 1000,
             }
+            if answer.reader:
+                timings.update({f"reader_{k}": v for k, v in answer.reader.timings_ms.items()})
             timings["total"] = sum(timings.values())
             answers.append(
                 replace(

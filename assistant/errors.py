@@ -53,6 +53,10 @@ class ModelError(AssistantError):
     """A model is missing, corrupt or unobtainable; the message names the fix."""
 
 
+class ReaderError(AssistantError):
+    """The reader model cannot be loaded or answered badly; the extractive answer still stands."""
+
+
 class ServeError(AssistantError):
     """A server that cannot start or be reached (one-line message)."""
 

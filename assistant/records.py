@@ -115,6 +115,8 @@ class Evidence:
     """The best unit's fused score minus the runner-up's (0 with no runner-up)."""
     support: float = 1.0
     """How well the best unit states the kind of fact asked for (1.0 for open questions)."""
+    judge: float | None = None
+    """The reader's probability that the best unit states the answer (None without a reader)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,24 @@ class Citation:
     title: str
     quote: str
     score: float
+    rendering: str | None = None
+    """A machine rendering of ``quote`` in the question's language (never evidence itself)."""
+
+
+@dataclass(frozen=True)
+class ReaderNote:
+    """What the reader did for one answer, for the record."""
+
+    name: str
+    """Which reader and model (``llama.cpp:<model>``, ``openai:<model>@<url>``)."""
+    prompt_version: str
+    judge: float | None = None
+    """Its probability that the best unit states the answer."""
+    selected: tuple[int, ...] = ()
+    """1-based sentences of the best unit it chose to quote (empty: quoted as without a reader)."""
+    notice: str = ""
+    """One line when the reader failed; the extractive answer stands."""
+    timings_ms: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -142,6 +162,8 @@ class Answer:
     trace: Any = field(default=None, compare=False, hash=False)
     """How retrieval saw the question (a ``search.retrieval.Retrieval``), for ``--explain``."""
     evidence: Evidence = field(default_factory=lambda: Evidence(0.0, 0.0, 1.0), compare=False, hash=False)
+    reader: ReaderNote | None = field(default=None, compare=False, hash=False)
+    """What the reader did (None when answered without one)."""
     """What the verdict was decided on (``answer.evidence.gather``), whatever ``-k`` is."""
 
     @property

@@ -56,6 +56,16 @@ class Settings:
     """How many passages an answer lists (``-k``); never changes the verdict or the citations."""
     index_type: str = "auto"
     """Vector index layout: flat, hnsw, or auto by corpus size (ASSISTANT_INDEX_TYPE)."""
+    reader: str = "auto"
+    """The reader (ASSISTANT_READER): ``auto`` uses the local model when it is installed (or the
+    server of ``reader_url`` when that is set), ``none`` answers extractively only."""
+    reader_url: str | None = None
+    """An OpenAI-compatible server for the reader, e.g. ``http://127.0.0.1:8080/v1``
+    (ASSISTANT_READER_URL); when set it replaces the local model."""
+    reader_model: str = "qwen2.5-coder-1.5b-instruct"
+    """The model name sent to that server (ASSISTANT_READER_MODEL)."""
+    reader_key: str | None = field(default=None, repr=False)
+    """The server's API key (ASSISTANT_READER_KEY); never printed."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -73,6 +83,14 @@ class Settings:
             values["threads"] = _threads(threads)
         if index_type := _env("ASSISTANT_INDEX_TYPE"):
             values["index_type"] = index_type
+        if reader := _env("ASSISTANT_READER"):
+            values["reader"] = reader
+        if reader_url := _env("ASSISTANT_READER_URL"):
+            values["reader_url"] = reader_url
+        if reader_model := _env("ASSISTANT_READER_MODEL"):
+            values["reader_model"] = reader_model
+        if reader_key := _env("ASSISTANT_READER_KEY"):
+            values["reader_key"] = reader_key
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)  # type: ignore[arg-type]
 

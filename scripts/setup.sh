@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One command for a fresh machine: virtualenv, torch (CPU) first, the package,
-# the verified model, the index, and a first cited answer. Safe to run again.
+# One command for a fresh machine: virtualenv, torch (CPU) first, the package, llama-cpp-python for
+# the reader (built once, then reused), the verified models, the index, and a first cited answer.
+# Safe to run again.
 #   bash scripts/setup.sh            # everything, ends with a sample answer
 #   bash scripts/setup.sh --install  # only the virtualenv and packages
 set -euo pipefail
@@ -23,9 +24,32 @@ fi
 step "installing the assistant package and its dependencies"
 "$VENV/bin/pip" install -q -e ".[dev]"
 
+# The reader runs on llama-cpp-python, which has no wheel for this machine and compiles from source
+# (about 3.5 minutes on 2 cores). Build it once into a wheel folder and install from there, so a
+# second set-up (or a fresh clone on the same machine) does not compile again.
+LLAMA_CPP="llama-cpp-python==0.3.16"
+WHEELS="${ASSISTANT_WHEELS:-$HOME/.cache/assistant/wheels}"
+if ! "$VENV/bin/python" -c 'import llama_cpp' 2>/dev/null; then
+  if ! ls "$WHEELS"/llama_cpp_python-0.3.16-*.whl >/dev/null 2>&1; then
+    step "building $LLAMA_CPP for the reader (once; a few minutes; kept in $WHEELS)"
+    started=$(date +%s)
+    mkdir -p "$WHEELS"
+    if CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
+      "$VENV/bin/pip" wheel -q --no-deps -w "$WHEELS" "$LLAMA_CPP"; then
+      printf '    built in %ss\n' "$(( $(date +%s) - started ))" >&2
+    else
+      printf '    could not build %s: answers stay extractive (no reader)\n' "$LLAMA_CPP" >&2
+    fi
+  fi
+  if ls "$WHEELS"/llama_cpp_python-0.3.16-*.whl >/dev/null 2>&1; then
+    step "installing $LLAMA_CPP from $WHEELS"
+    "$VENV/bin/pip" install -q --find-links "$WHEELS" "$LLAMA_CPP"
+  fi
+fi
+
 [ "${1:-}" = "--install" ] && exit 0
 
-step "fetching and verifying the embedding model (no-op when already verified)"
+step "fetching and verifying the embedding and reader models (no-op when already verified)"
 "$VENV/bin/assistant" models fetch
 step "building the index"
 "$VENV/bin/assistant" index

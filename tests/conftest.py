@@ -63,6 +63,13 @@ def make_documents() -> list[Document]:
     return docs
 
 
+@pytest.fixture(autouse=True)
+def _no_reader_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests answer extractively: a reader model installed on this machine must not be picked up.
+    Tests of the reader inject a fake one, and the integration tests set ASSISTANT_READER themselves."""
+    monkeypatch.setenv("ASSISTANT_READER", "none")
+
+
 @pytest.fixture
 def documents() -> list[Document]:
     return make_documents()

@@ -32,7 +32,7 @@ def settings(tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="module")
 def engine(settings) -> Engine:
-    return Engine.open(settings)
+    return Engine.open(settings, reader=None)  # extractive; the reader has tests/test_integration_reader.py
 
 
 def test_model_files_match_the_canonical_digests() -> None:

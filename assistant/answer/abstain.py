@@ -39,6 +39,10 @@ class AbstentionPolicy:
     margin_floor: dict[str, float] = field(default_factory=lambda: {"zh": 0.0, "en": 0.0})
     min_support: dict[str, float] = field(default_factory=lambda: {"zh": 0.0, "en": 0.0})
     source: str = "uncalibrated"
+    min_judge: dict[str, float] = field(default_factory=dict)
+    """The reader's judge bar per language; applies only to the reader it was fitted for."""
+    judge_reader: str = ""
+    """Which reader and prompt version (``ReaderNote.name|prompt_version``) ``min_judge`` was fitted for."""
 
     def decide(self, lang: str, top_dense: float, lead: float, support: float = 1.0) -> bool:
         """True if the corpus is judged to answer, from the score features and the evidence support."""
@@ -48,9 +52,16 @@ class AbstentionPolicy:
             return True
         return lead >= self.clear_margin.get(lang, 1.0) and top_dense >= self.margin_floor.get(lang, 0.0)
 
-    def answers(self, lang: str, evidence: Evidence) -> bool:
-        """True if the corpus is judged to answer, on the features ``answer.evidence.gather`` found."""
-        return self.decide(lang, evidence.top_dense, evidence.lead, evidence.support)
+    def answers(self, lang: str, evidence: Evidence, reader: str = "") -> bool:
+        """True if the corpus is judged to answer, on the features ``answer.evidence.gather`` found
+        and, when ``reader`` is the one the judge bar was fitted for, the reader's judgement."""
+        if not self.decide(lang, evidence.top_dense, evidence.lead, evidence.support):
+            return False
+        return not self.judges(lang, reader) or (evidence.judge or 0.0) >= self.min_judge[lang]
+
+    def judges(self, lang: str, reader: str) -> bool:
+        """Whether this policy has a judge bar for ``reader`` (``name|prompt_version``) in ``lang``."""
+        return bool(reader) and reader == self.judge_reader and lang in self.min_judge
 
 
 def load_policy(model_name: str, *paths: Path) -> AbstentionPolicy:
@@ -74,6 +85,8 @@ def _policy_from(data: dict, path: Path) -> AbstentionPolicy:
         {k: float(v) for k, v in data["margin_floor"].items()},
         {k: float(v) for k, v in data.get("min_support", {}).items()},
         f"calibrated:{path.name if path == PACKAGED_CALIBRATION else path}",
+        {k: float(v) for k, v in data.get("min_judge", {}).items()},
+        str(data.get("judge_reader", "")),
     )
 
 
@@ -86,13 +99,16 @@ def write_policy(model_name: str, policy: AbstentionPolicy, note: str, path: Pat
         "clear_margin": policy.clear_margin,
         "margin_floor": policy.margin_floor,
         "min_support": policy.min_support,
+        "min_judge": policy.min_judge,
+        "judge_reader": policy.judge_reader,
         "note": note,
     }
     lines = [
         "# Abstention calibration, written by `assistant eval --calibrate` (see assistant/abstain.py).",
         "# Answer when dense >= min_dense[lang],",
         "# or when lead >= clear_margin[lang] and dense >= margin_floor[lang];",
-        "# and never when the evidence support (answer.evidence_support) < min_support[lang].",
+        "# and never when the evidence support (answer.evidence_support) < min_support[lang],",
+        "# nor, with the reader named by judge_reader, when its judgement < min_judge[lang].",
         "",
     ]
     for name in sorted(models):
@@ -101,6 +117,9 @@ def write_policy(model_name: str, policy: AbstentionPolicy, note: str, path: Pat
         for key in ("min_dense", "clear_margin", "margin_floor", "min_support"):
             values = ", ".join(f"{k} = {v}" for k, v in sorted(entry.get(key, {}).items()))
             lines.append(f"{key} = {{ {values} }}")
+        if entry.get("min_judge"):  # only with a reader: files without one stay as they were
+            values = ", ".join(f"{k} = {v}" for k, v in sorted(entry["min_judge"].items()))
+            lines += [f"min_judge = {{ {values} }}", f'judge_reader = "{entry.get("judge_reader", "")}"']
         lines += [
             f'note = "{entry.get("note", "")}"',
             "",

@@ -9,7 +9,7 @@ the held-out estimate. Each question enters as a :class:`Sample` of the features
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,11 +33,12 @@ class Sample:
     top_dense: float
     lead: float
     support: float = 1.0
+    judge: float | None = None
 
     @classmethod
     def of(cls, lang: str, answerable: bool, evidence: Evidence) -> Sample:
         """A sample from the features the engine's verdict was decided on."""
-        return cls(lang, answerable, evidence.top_dense, evidence.lead, evidence.support)
+        return cls(lang, answerable, evidence.top_dense, evidence.lead, evidence.support, evidence.judge)
 
 
 def _rates(samples: Sequence[Sample], policy: AbstentionPolicy) -> dict[str, dict[str, float]]:
@@ -184,3 +185,74 @@ def calibrate_from(
     )
     write_policy(model_name, policy, note, path)
     return policy, note
+
+
+JUDGE_GRID = tuple(round(0.02 * i, 2) for i in range(51))
+
+
+def fit_judge(samples: Sequence[Sample], policy: AbstentionPolicy, reader: str) -> AbstentionPolicy:
+    """``policy`` with a judge bar per language added: the bar (from JUDGE_GRID) that minimises the
+    weighted error given the policy's other bars, fitted after them (the middle of tied bars)."""
+    bars = {}
+    for lang in sorted({s.lang for s in samples}):
+        group = [s for s in samples if s.lang == lang and s.judge is not None]
+        n_pos = max(1, sum(s.answerable for s in group))
+        n_neg = max(1, sum(not s.answerable for s in group))
+        base = [policy.decide(lang, s.top_dense, s.lead, s.support) for s in group]
+
+        def cost(
+            bar: float,
+            group: list[Sample] = group,
+            base: list[bool] = base,
+            n_pos: int = n_pos,
+            n_neg: int = n_neg,
+        ) -> float:
+            answered = [b and (s.judge or 0.0) >= bar for s, b in zip(group, base, strict=True)]
+            false_abst = sum(s.answerable and not a for s, a in zip(group, answered, strict=True))
+            wrong = sum(not s.answerable and a for s, a in zip(group, answered, strict=True))
+            return FALSE_ABSTENTION_COST * false_abst / n_pos + wrong / n_neg
+
+        costs = [cost(b) for b in JUDGE_GRID]
+        tied = [b for b, c in zip(JUDGE_GRID, costs, strict=True) if np.isclose(c, min(costs))]
+        bars[lang] = tied[len(tied) // 2]
+    return replace(policy, min_judge=bars, judge_reader=reader, source="calibrated")
+
+
+def calibrate_judge(
+    results: Sequence[ItemResult],
+    policy: AbstentionPolicy,
+    reader: str,
+    model_name: str,
+    sources: Sequence[str],
+    path: Path,
+) -> tuple[AbstentionPolicy, str]:
+    """Fit the reader's judge bar on evaluated questions (answered with the reader), keep the other
+    bars of ``policy``, and write the result to ``path``; returns it and its note."""
+    samples = [Sample.of(r.item.lang, r.item.answerable, r.evidence) for r in results]
+    fitted = fit_judge(samples, policy, reader)
+    rates = ", ".join(
+        f"{lang}: abstention recall {m['abstention_recall']:.3f}, "
+        f"false abstention {m['false_abstention']:.3f}"
+        for lang, m in _rates_with_judge(samples, fitted).items()
+    )
+    note = f"judge bar for {reader} fitted on {len(samples)} questions from {' + '.join(sources)} ({rates})"
+    write_policy(model_name, fitted, note, path)
+    return fitted, note
+
+
+def _rates_with_judge(samples: Sequence[Sample], policy: AbstentionPolicy) -> dict[str, dict[str, float]]:
+    out = {}
+    for lang in sorted({s.lang for s in samples}):
+        group = [s for s in samples if s.lang == lang]
+        ok = [
+            policy.decide(lang, s.top_dense, s.lead, s.support)
+            and (lang not in policy.min_judge or (s.judge or 0.0) >= policy.min_judge[lang])
+            for s in group
+        ]
+        pos = [a for s, a in zip(group, ok, strict=True) if s.answerable]
+        neg = [a for s, a in zip(group, ok, strict=True) if not s.answerable]
+        out[lang] = {
+            "abstention_recall": sum(not a for a in neg) / len(neg) if neg else 1.0,
+            "false_abstention": sum(not a for a in pos) / len(pos) if pos else 0.0,
+        }
+    return out

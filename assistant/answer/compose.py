@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from assistant.answer.answertype import asked_kinds, states
 from assistant.answer.evidence import question_features, span_overlaps, with_previous
-from assistant.records import Answer, Citation, DocumentMeta, Hit, Lang
+from assistant.records import Answer, Citation, DocumentMeta, Hit, Lang, Paragraph
 from assistant.text import CJK_IDEO, compact, split_sentences
 
 MAX_CITATIONS = 3
@@ -72,8 +72,7 @@ def pick_quote(hit: Hit, question: str, terms: Sequence[str] = ()) -> str:
     return text[s:e]
 
 
-def _cite_line(lang: Lang, meta: DocumentMeta | None, hit: Hit) -> str:
-    p = hit.paragraph
+def _cite_line(lang: Lang, meta: DocumentMeta | None, p: Paragraph) -> str:
     section = p.section[-1] if p.section else ""
     if lang == "zh":
         title = f"《{meta.label}》" if meta else p.doc_id
@@ -86,6 +85,9 @@ def _cite_line(lang: Lang, meta: DocumentMeta | None, hit: Hit) -> str:
     return f"{who}{year}, {section + ', ' if section else ''}{p.ref}"
 
 
+RENDERING_LABEL = {"zh": "机器译文", "en": "machine rendering"}
+
+
 NOT_FOUND = {
     "zh": "语料库中没有找到能回答这个问题的段落。下面列出最接近的段落，供您自行判断。",
     "en": (
@@ -95,37 +97,27 @@ NOT_FOUND = {
 }
 
 
-def compose(
-    question: str,
-    lang: Lang,
-    hits: Sequence[Hit],
-    documents: dict[str, DocumentMeta],
-    answerable: bool,
-    terms: Sequence[str] = (),
-) -> Answer:
-    """Build the answer: cite the best paragraph (and close runners-up) with verified quotes, or abstain.
+def quote_from_selection(hit: Hit, selection: Sequence[int]) -> str | None:
+    """The quote a reader chose: its selected sentences of the hit's paragraph (1-based), as one
+    contiguous slice when they lie within three sentences, else the first of them alone."""
+    spans = split_sentences(hit.paragraph.text)
+    chosen = sorted(n for n in selection if 1 <= n <= len(spans))
+    if not chosen:
+        return None
+    last = chosen[-1] if chosen[-1] - chosen[0] <= 2 else chosen[0]
+    return hit.paragraph.text[spans[chosen[0] - 1][0] : spans[last - 1][1]]
 
-    ``answerable`` is the abstention policy's verdict on these hits; ``terms`` are extra
-    (glossary) terms that help match an English question to Chinese sentences.
-    """
-    passages = tuple(hits)
-    if not hits or not answerable:
-        return Answer(question, lang, False, NOT_FOUND[lang], (), passages)
-    citations: list[Citation] = []
-    lines: list[str] = []
-    for hit in hits:
-        if len(citations) >= MAX_CITATIONS or hit.score < hits[0].score - CITE_MARGIN:
-            break
-        quote = pick_quote(hit, question, terms)
-        if not quote_is_verified(quote, hit.paragraph.text):
-            continue  # never emit a quote that is not in the paragraph
-        meta = documents.get(hit.paragraph.doc_id)
-        n = len(citations) + 1
-        citations.append(Citation(n, hit.paragraph, meta.label if meta else "", quote, hit.score))
-        source = _cite_line(lang, meta, hit)
-        lines.append(f"据{source}：“{quote}”[{n}]" if lang == "zh" else f"From {source}: “{quote}” [{n}]")
-    if not citations:
-        return Answer(question, lang, False, NOT_FOUND[lang], (), passages)
+
+def answer_text(lang: Lang, citations: Sequence[Citation], documents: dict[str, DocumentMeta]) -> str:
+    """The answer's text: each verified quote with its source line, and its machine rendering
+    (labelled as such) when it has one."""
+    lines = []
+    for c in citations:
+        source = _cite_line(lang, documents.get(c.paragraph.doc_id), c.paragraph)
+        line = f"据{source}：“{c.quote}”[{c.n}]" if lang == "zh" else f"From {source}: “{c.quote}” [{c.n}]"
+        if c.rendering:
+            line += f"\n    ({RENDERING_LABEL[lang]}) {c.rendering}"
+        lines.append(line)
     head = (
         ""
         if lang == "zh"
@@ -133,4 +125,40 @@ def compose(
     )
     if lang == "en" and all(not _CJK.search(c.quote) for c in citations):
         head = ""
-    return Answer(question, lang, True, head + "\n".join(lines), tuple(citations), passages)
+    return head + "\n".join(lines)
+
+
+def compose(
+    question: str,
+    lang: Lang,
+    hits: Sequence[Hit],
+    documents: dict[str, DocumentMeta],
+    answerable: bool,
+    terms: Sequence[str] = (),
+    selection: Sequence[int] = (),
+) -> Answer:
+    """Build the answer: cite the best paragraph (and close runners-up) with verified quotes, or abstain.
+
+    ``answerable`` is the abstention policy's verdict on these hits; ``terms`` are extra
+    (glossary) terms that help match an English question to Chinese sentences; ``selection`` is
+    the reader's choice of the best paragraph's sentences (1-based), quoted instead of the
+    lexical choice when it verifies.
+    """
+    passages = tuple(hits)
+    if not hits or not answerable:
+        return Answer(question, lang, False, NOT_FOUND[lang], (), passages)
+    citations: list[Citation] = []
+    for hit in hits:
+        if len(citations) >= MAX_CITATIONS or hit.score < hits[0].score - CITE_MARGIN:
+            break
+        chosen = quote_from_selection(hit, selection) if hit is hits[0] else None
+        quote = chosen or pick_quote(hit, question, terms)
+        if not quote_is_verified(quote, hit.paragraph.text):
+            continue  # never emit a quote that is not in the paragraph
+        meta = documents.get(hit.paragraph.doc_id)
+        citations.append(
+            Citation(len(citations) + 1, hit.paragraph, meta.label if meta else "", quote, hit.score)
+        )
+    if not citations:
+        return Answer(question, lang, False, NOT_FOUND[lang], (), passages)
+    return Answer(question, lang, True, answer_text(lang, citations, documents), tuple(citations), passages)

@@ -53,16 +53,32 @@ def answer_record(
                     "paragraph": _unit_number(c.paragraph.number),
                     "kind": c.paragraph.kind,
                     "quote": c.quote,
+                    "rendering": c.rendering,
                     "text": c.paragraph.text,
                     "score": c.score,
                 }
                 for c in answer.citations
             ],
             "passages": [passage_record(h) for h in answer.passages],
+            "reader": reader_record(answer),
             "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
         }
     )
     return record
+
+
+def reader_record(answer: Answer) -> dict[str, Any] | None:
+    """What the reader did for this answer (None when answered without one)."""
+    note = answer.reader
+    if note is None:
+        return None
+    return {
+        "name": note.name,
+        "prompt_version": note.prompt_version,
+        "judge": note.judge,
+        "selected": list(note.selected),
+        "notice": note.notice or None,
+    }
 
 
 _CITATION_FIELDS = {

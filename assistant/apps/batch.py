@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 BATCH_SIZE = 16
 # Input fields with these names would overwrite record fields, so they are kept under "input".
 RECORD_KEYS = frozenset(
-    "id question lang answerable answer citations passages timings_ms error line input".split()
+    "id question lang answerable answer citations passages reader timings_ms error line input".split()
 )
 
 
@@ -223,7 +223,7 @@ def cmd_batch(args: argparse.Namespace, open_engine: Callable[[], Engine] | None
         from assistant.engine import Engine  # only now: `assistant --help` and `ask` stay light
 
         settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
-        engine = Engine.open(settings, embedder=args.embedder)
+        engine = Engine.open(settings, embedder=args.embedder, reader=None if args.no_reader else "default")
     else:
         engine = open_engine()
     try:
@@ -280,5 +280,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--resume", action="store_true", help="skip ids already in the -o file, append the rest")
     p.add_argument("-k", type=int, default=None, help="passages per answer (default 5)")
     p.add_argument("--doc", action="append", help="search only this doc_id (repeatable)")
+    p.add_argument("--no-reader", action="store_true", help="extractive answers only (much faster)")
     p.set_defaults(func=cmd_batch)
     return p

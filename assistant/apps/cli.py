@@ -41,18 +41,32 @@ def _progress(done: int, total: int) -> None:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from assistant.index import models
+    from assistant.index import models, reader_model
 
     settings = Settings.from_env(model=args.model)
+    embedding, reader = args.which in ("all", "embedding"), args.which in ("all", "reader")
+    reader_path = reader_model.reader_file(settings.cache_dir)
     if args.action == "fetch":
-        path = models.fetch_model(cache=settings.cache_dir, log=lambda m: print(m, file=sys.stderr))
-        print(path)
+        log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+        if embedding:
+            print(models.fetch_model(cache=settings.cache_dir, log=log))
+        if reader:
+            print(reader_model.fetch_reader(settings.cache_dir, log=log))
     elif args.action == "verify":
-        spec = models.resolve_model(settings.model, settings.cache_dir)
-        models.verify_model(spec.path, spec.digests, full=True)
-        print(f"ok: {spec.name} at {spec.path} ({len(spec.digests)} files verified)")
+        if embedding:
+            spec = models.resolve_model(settings.model, settings.cache_dir)
+            models.verify_model(spec.path, spec.digests, full=True)
+            print(f"ok: {spec.name} at {spec.path} ({len(spec.digests)} files verified)")
+        if reader and (args.which == "reader" or reader_path.exists()):
+            reader_model.verify_reader(reader_path, full=True)
+            print(f"ok: reader {reader_model.READER_NAME} at {reader_path} (sha256 verified)")
+        elif reader:
+            print(f"reader model not installed (optional; {reader_model.FETCH_HINT} adds it)")
     else:
-        print(models.resolve_model(settings.model, settings.cache_dir).path)
+        if embedding:
+            print(models.resolve_model(settings.model, settings.cache_dir).path)
+        if reader:
+            print(reader_path)
     return 0
 
 
@@ -87,6 +101,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             doc=args.doc,
             as_json=args.json,
             explain=args.explain,
+            reader=not args.no_reader,
             fingerprint=args.embedder.fingerprint if args.embedder is not None else None,
         )
         if served is not None:
@@ -94,14 +109,25 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 _err(served.error)
                 return served.exit
             sys.stdout.write(served.output)
+            _reader_notes("", served.notice)
             return 0
     from assistant.apps.present import format_answer
     from assistant.engine import Engine
 
-    engine = Engine.open(settings, embedder=args.embedder)
+    engine = Engine.open(settings, embedder=args.embedder, reader=None if args.no_reader else "default")
     answer = engine.ask(question, doc_ids=args.doc or None)
     sys.stdout.write(format_answer(engine, answer, as_json=args.json, explain=args.explain))
+    _reader_notes(engine.reader_hint, answer.reader.notice if answer.reader else "")
     return 0
+
+
+def _reader_notes(hint: str, notice: str) -> None:
+    """The reader's one-line notice (it failed; the extractive answer stands) and, on a terminal,
+    the hint on how to add a reader when there is none."""
+    if notice:
+        print(f"assistant: note: {notice}", file=sys.stderr)
+    if hint and sys.stderr.isatty():
+        print(f"assistant: note: {hint}", file=sys.stderr)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -159,8 +185,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     import tomllib
 
     from assistant.answer import evals
-    from assistant.answer.calibrate import calibrate_from
+    from assistant.answer.calibrate import calibrate_from, calibrate_judge
     from assistant.answer.evals import CALIBRATION_SETS
+    from assistant.answer.reading import reader_id
     from assistant.engine import Engine
 
     settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
@@ -184,20 +211,37 @@ def cmd_eval(args: argparse.Namespace) -> int:
             + (f" tagged {args.subset!r}" if args.subset else "")
         )
         return EXIT_BAD_INPUT
-    engine = Engine.open(settings, embedder=args.embedder)
-    results = evals.run_eval(items, lambda qs: engine.ask_many(qs, k=10))
+    engine = Engine.open(settings, embedder=args.embedder, reader="default" if args.reader else None)
+    if args.reader and engine.reader is None:
+        _err(f"--reader: no reader is available ({engine.reader_hint or 'ASSISTANT_READER=none'})")
+        return EXIT_BAD_INPUT
+    results = evals.run_eval(items, lambda qs: engine.ask_many(qs, k=10, use_reader=False))
+    read = evals.run_eval(items, lambda qs: engine.ask_many(qs, k=10)) if args.reader else None
     if args.calibrate:
         target = args.calibration_out or settings.calibration_path
-        policy, note = calibrate_from(
-            results, engine.index.manifest.model_name, [p.name for p in paths], target
-        )
+        sources = [p.name for p in paths]
+        model = engine.index.manifest.model_name
+        if read is not None and engine.reader is not None:
+            policy, note = calibrate_judge(
+                read, engine.policy, reader_id(engine.reader), model, sources, target
+            )
+        else:
+            policy, note = calibrate_from(results, model, sources, target)
         print(f"min_dense={policy.min_dense} clear_margin={policy.clear_margin}")
         print(f"margin_floor={policy.margin_floor} min_support={policy.min_support}")
+        if policy.min_judge:
+            print(f"min_judge={policy.min_judge} for {policy.judge_reader}")
         print(note)
         print(f"wrote {target}")
         return 0
     table = evals.grouped(results)
     text = evals.markdown_table(table)
+    if read is not None:
+        assert engine.reader is not None
+        text = (
+            f"Without the reader (extractive; what --check gates):\n\n{text}\n\n"
+            f"With the reader ({reader_id(engine.reader)}):\n\n{evals.markdown_table(evals.grouped(read))}"
+        )
     print(text)
     misses = evals.failures(results)
     if args.failures:
@@ -240,8 +284,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--index", type=Path, help="index folder")
     sub = parser.add_subparsers(dest="command")
 
-    p = sub.add_parser("models", help="fetch, verify or locate the embedding model")
+    p = sub.add_parser("models", help="fetch, verify or locate the embedding and reader models")
     p.add_argument("action", choices=["fetch", "verify", "path"])
+    p.add_argument(
+        "--which",
+        choices=["all", "embedding", "reader"],
+        default="all",
+        help="which model (default: both the embedding model and the reader model)",
+    )
     p.add_argument("--model", help="model name or local folder (default: $ASSISTANT_MODEL or EmbeddingGemma)")
     p.set_defaults(func=cmd_models)
 
@@ -269,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true", help="show how retrieval scored the top candidates")
     p.add_argument(
         "--no-server", action="store_true", help="answer in this process even if `assistant serve` is running"
+    )
+    p.add_argument(
+        "--no-reader", action="store_true", help="extractive answer only: no judge, selection or rendering"
     )
     p.set_defaults(func=cmd_ask)
 
@@ -311,6 +364,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, help="write a Markdown report here")
     p.add_argument("--check", action="store_true", help="fail when a metric is below evals/thresholds.toml")
     p.add_argument("--failures", action="store_true", help="list the questions that missed")
+    p.add_argument(
+        "--reader",
+        action="store_true",
+        help="also answer with the reader and show both modes side by side (slow: seconds a question); "
+        "with --calibrate, fit the reader's judge bar on top of the current bars",
+    )
     p.add_argument(
         "--calibrate",
         action="store_true",

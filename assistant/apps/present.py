@@ -94,6 +94,20 @@ def _abstention_record(answer: Answer, policy: AbstentionPolicy) -> dict[str, ob
         "margin_floor": policy.margin_floor.get(lang),
         "min_support": policy.min_support.get(lang),
         "policy": policy.source,
+        **(_judge_record(answer, policy) if answer.reader else {}),
+    }
+
+
+def _judge_record(answer: Answer, policy: AbstentionPolicy) -> dict[str, object]:
+    """The reader's judgement next to the judge bar (None when no bar was fitted for this reader)."""
+    note = answer.reader
+    assert note is not None
+    reader = f"{note.name}|{note.prompt_version}"
+    return {
+        "judge": note.judge,
+        "min_judge": policy.min_judge[answer.lang] if policy.judges(answer.lang, reader) else None,
+        "reader": reader,
+        "reader_notice": note.notice or None,
     }
 
 
@@ -128,6 +142,10 @@ def _explain_lines(answer: Answer, policy: AbstentionPolicy | None = None) -> li
             f" lead {lead} vs margin"
             f" {a['clear_margin']} above floor {a['margin_floor']}; support gate {a['min_support']}"  # type: ignore[index]
         )
+        if "judge" in a:  # type: ignore[operator]
+            judge = "-" if a["judge"] is None else f"{a['judge']:.3f}"  # type: ignore[index]
+            bar = a["min_judge"] if a["min_judge"] is not None else "none fitted for this reader"  # type: ignore[index]
+            lines.append(f"  reader ({a['reader']}): judge {judge} vs bar {bar}")  # type: ignore[index]
     return lines
 
 

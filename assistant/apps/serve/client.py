@@ -8,7 +8,8 @@ A cold ``ask`` spends most of its time importing torch, loading the model and bu
 server pays that once. Protocol: the client connects to :func:`socket_path` (one socket per index,
 corpus and model setting), sends one JSON object on one line and reads one JSON line back::
 
-    {"op": "ask", "question": ..., "k": ..., "doc": [...], "json": ..., "explain": ..., <identity>}
+    {"op": "ask", "question": ..., "k": ..., "doc": [...], "json": ..., "explain": ..., "reader": ...,
+     <identity>}
     -> {"ok": true, "output": "<exactly what the in-process path prints>"}
     -> {"ok": false, "code": "error", "error": "<one line>", "exit": 1}   (print it and exit)
     -> {"ok": false, "code": "not-mine" | "bad-request" | "internal", ...}  (answer in-process)
@@ -149,6 +150,8 @@ class Served:
     output: str = ""
     error: str | None = None
     exit: int = 0
+    notice: str = ""
+    """The reader's one-line notice, if it failed (the answer is then extractive)."""
 
 
 def ask_server(
@@ -159,6 +162,7 @@ def ask_server(
     doc: Sequence[str] | None,
     as_json: bool,
     explain: bool,
+    reader: bool = True,
     fingerprint: str | None = None,
 ) -> Served | None:
     """Ask the running server for these settings; None means "answer in this process instead".
@@ -178,12 +182,14 @@ def ask_server(
             "doc": list(doc) if doc else None,
             "json": as_json,
             "explain": explain,
+            "reader": reader,
         },
     )
     if reply is None:
         return None
     if reply.get("ok") is True and isinstance(reply.get("output"), str):
-        return Served(output=reply["output"])
+        notice = reply.get("notice")
+        return Served(output=reply["output"], notice=notice if isinstance(notice, str) else "")
     error, code = reply.get("error"), reply.get("exit")
     if reply.get("code") == FINAL and isinstance(error, str) and isinstance(code, int) and code:
         return Served(error=error, exit=code)

@@ -62,7 +62,7 @@ def _well_formed(req: dict[str, Any]) -> bool:
         isinstance(req.get("question"), str)
         and (k is None or (type(k) is int and k >= 1))
         and (doc is None or (isinstance(doc, list) and all(isinstance(d, str) for d in doc)))
-        and all(isinstance(req.get(flag, False), bool) for flag in ("json", "explain"))
+        and all(isinstance(req.get(flag, False), bool) for flag in ("json", "explain", "reader"))
     )
 
 
@@ -267,7 +267,7 @@ class AskServer:
             return _fail(
                 BAD,
                 "bad request: expected question (string), k (integer >= 1 or null), "
-                "doc (list of strings or null), json and explain (booleans)",
+                "doc (list of strings or null), json, explain and reader (booleans)",
             )
         assert self.engine is not None
         fingerprint = req.get("fingerprint")
@@ -280,14 +280,19 @@ class AskServer:
         self.requests += 1
         try:
             engine = self._fresh_engine()
-            answer = engine.ask(req["question"], k=req.get("k"), doc_ids=req.get("doc") or None)
+            answer = engine.ask(
+                req["question"],
+                k=req.get("k"),
+                doc_ids=req.get("doc") or None,
+                use_reader=bool(req.get("reader", True)),
+            )
             output = format_answer(engine, answer, bool(req.get("json")), bool(req.get("explain")))
         except AssistantError as exc:
             return _fail(FINAL, self._as_client(one_line(exc), req), exc.exit_code)
         except Exception as exc:
             self._log("internal error:\n" + traceback.format_exc().rstrip())
             return _fail("internal", f"internal error ({type(exc).__name__})", 1)
-        return {"ok": True, "output": output}
+        return {"ok": True, "output": output, "notice": answer.reader.notice if answer.reader else ""}
 
     def _as_client(self, message: str, req: dict[str, Any]) -> str:
         # Messages name the index folder; spell it as the client did so they match the in-process text.
@@ -315,7 +320,8 @@ class AskServer:
         if generation != self._generation:
             embedder = self.engine.embedder
             index = load_index(self.settings.resolved_index_dir, embedder.fingerprint, str(generation[2]))
-            self.engine = Engine(self.settings, embedder, index)
+            reader, hint = self.engine.reader, self.engine.reader_hint  # the loaded reader stays resident
+            self.engine = Engine(self.settings, embedder, index, reader=reader, reader_hint=hint)
             self._generation = generation
             self._log(f"reloaded the index (build {generation[0]})")
         return self.engine
