@@ -93,7 +93,7 @@ def main() -> int:
     reader = LlamaReader(reader_file(settings.cache_dir), threads=settings.threads)
     engine = Engine.open(settings, reader=reader)
     rid = reader_id(reader)
-    load_before = os.getloadavg()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     started = time.time()
     runs: dict[str, tuple[list[evals.EvalItem], list[tuple[Answer, Answer]]]] = {}
     for name in args.sets:
@@ -161,7 +161,7 @@ def main() -> int:
             "all_with": evals.metrics(check_read),
         }
     report["seconds"] = round(time.time() - started)
-    report["load_after"] = os.getloadavg()
+    report["load_after"] = [round(x, 2) for x in os.getloadavg()]
     args.out.with_suffix(".json").write_text(
         json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8"
     )

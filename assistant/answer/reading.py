@@ -84,5 +84,7 @@ def render(
         except ReaderError as exc:
             note = replace(note, notice=f"reader could not render a quote: {one_line(exc)}")
             citations.append(c)
+    if all(a is b for a, b in zip(citations, answer.citations, strict=True)):
+        return answer, note  # nothing needed rendering
     ms = {**note.timings_ms, "render": (time.perf_counter() - started) * 1000}
     return replace(answer, citations=tuple(citations)), replace(note, timings_ms=ms)
