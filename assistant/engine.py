@@ -20,14 +20,14 @@ from assistant.answer.reader.base import Reader
 from assistant.answer.reader.local import LlamaReader
 from assistant.answer.reader.prompts import PROMPT_VERSION
 from assistant.answer.reading import judge, reader_id, render
-from assistant.errors import IndexStoreError, QuestionError
+from assistant.errors import IndexStoreError, QuestionError, UsageError
 from assistant.index.embedcache import EmbeddingCache
 from assistant.index.embedder import Embedder, SentenceTransformerEmbedder
 from assistant.index.models import resolve_model
 from assistant.index.reader_model import is_reader_verified, reader_file
 from assistant.index.store import BuildReport, LoadedIndex, build_index, corpus_hash, load_index
 from assistant.index.vectorstore import INDEX_KINDS
-from assistant.ingest.corpus import load_corpus
+from assistant.ingest.corpus import load_corpus, require_corpus_dir
 from assistant.ingest.glossary import Glossary
 from assistant.records import Answer, DocumentMeta, Lang, Paragraph, ReaderNote
 from assistant.search.retrieval import FusionWeights, HybridRetriever
@@ -167,6 +167,7 @@ class Engine:
         ``reader`` replaces the configured one (``None``: extractive answers only).
         """
         settings = settings or Settings.from_env()
+        require_corpus_dir(settings.corpus_dir)  # named first: a missing corpus explains a missing index
         emb = embedder or default_embedder(settings)
         index = load_index(settings.resolved_index_dir, emb.fingerprint, corpus_hash(settings.corpus_dir))
         chosen, hint = default_reader(settings) if isinstance(reader, str) else (reader, "")
@@ -198,7 +199,7 @@ class Engine:
         reader = self.reader if use_reader else None
         cleaned = [clean_question(q) for q in questions]
         k = k or self.settings.top_k
-        filt = frozenset(doc_ids) if doc_ids else None
+        filt = self.known_documents(doc_ids) if doc_ids else None
         t0 = time.perf_counter()
         vectors = self.retriever.embed([q for q, _ in cleaned])
         embed_ms = (time.perf_counter() - t0) * 1000 / max(1, len(cleaned))
@@ -244,6 +245,15 @@ class Engine:
                 )
             )
         return answers
+
+    def known_documents(self, doc_ids: Sequence[str]) -> frozenset[str]:
+        """The doc_ids of a ``--doc`` filter, matched without regard to case; UsageError naming the
+        known documents for one that is not in the index."""
+        by_folded = {d.casefold(): d for d in self.documents}
+        unknown = [d for d in doc_ids if d.casefold() not in by_folded]
+        if unknown:
+            raise UsageError(f"unknown document {unknown[0]!r} (known: {', '.join(sorted(self.documents))})")
+        return frozenset(by_folded[d.casefold()] for d in doc_ids)
 
     def neighbours(
         self, ref: str, before: int = 1, after: int = 1

@@ -17,6 +17,8 @@ EXIT_SOME_ERRORS = 3
 """``batch`` finished, but some input rows became error records."""
 EXIT_INTERRUPTED = 130
 """Ctrl-C (128 + SIGINT)."""
+EXIT_BROKEN_PIPE = 141
+"""The output's reader closed the pipe (128 + SIGPIPE); nothing is printed."""
 
 
 class AssistantError(Exception):

@@ -8,12 +8,13 @@ path, and Textual only for the TUI.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, AssistantError, error_line
+from assistant.errors import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, AssistantError, error_line
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
@@ -397,6 +398,10 @@ def main(argv: Sequence[str] | None = None, embedder: Embedder | None = None) ->
     args = parser.parse_args(argv)
     args.embedder = embedder
     if args.command is None:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            parser.print_usage(sys.stderr)
+            _err('the terminal UI needs a terminal; give a command such as `assistant ask "..."`')
+            return EXIT_BAD_INPUT
         args.func = cmd_tui
     try:
         return args.func(args)
@@ -406,6 +411,11 @@ def main(argv: Sequence[str] | None = None, embedder: Embedder | None = None) ->
     except KeyboardInterrupt:
         _err("interrupted; nothing was changed")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader of our output went away (`| head`): end quietly, as git and ripgrep do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

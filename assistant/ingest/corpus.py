@@ -93,6 +93,12 @@ def _read_text(path: Path) -> tuple[str, str]:
     return text.removeprefix("\ufeff"), hashlib.sha256(data).hexdigest()
 
 
+def require_corpus_dir(corpus_dir: Path) -> None:
+    """CorpusError naming the folder when the corpus folder does not exist."""
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"{corpus_dir}: corpus folder not found; create it or set ASSISTANT_CORPUS")
+
+
 def load_corpus(corpus_dir: Path) -> tuple[Document, ...]:
     """Load and clean every ``<name>.txt`` + ``<name>.toml`` pair in ``corpus_dir``, sorted by doc_id.
 
@@ -101,8 +107,7 @@ def load_corpus(corpus_dir: Path) -> tuple[Document, ...]:
     leaves the folder.
     """
     corpus_dir = Path(corpus_dir)
-    if not corpus_dir.is_dir():
-        raise CorpusError(f"{corpus_dir}: corpus folder not found; create it or set ASSISTANT_CORPUS")
+    require_corpus_dir(corpus_dir)
     root = corpus_dir.resolve()
     texts = sorted(corpus_dir.glob("*.txt"))
     if not texts:
