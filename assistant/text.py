@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from assistant.records import Lang
+from assistant.settings import Settings
 
 # --- character classes -------------------------------------------------------------------------
 
@@ -221,14 +222,27 @@ _TOKEN_RE = re.compile(rf"[{CJK_IDEO}]+|[A-Za-z0-9\u00c0-\u024f]+(?:[.'’][A-Za
 
 
 @lru_cache(maxsize=1)
+def jieba_cache_dir() -> str:
+    """The user's own folder for jieba's dictionary cache (``<cache>/jieba``, mode 0700).
+
+    jieba's default is the shared temp folder, where another local user could plant a cache file
+    that it then loads with ``marshal`` and that changes this user's BM25 tokens and scores.
+    """
+    path = Settings.from_env().cache_dir / "jieba"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return str(path)
+
+
+@lru_cache(maxsize=1)
 def _jieba() -> Any:
-    """Import jieba once, with its start-up chatter silenced."""
+    """Import jieba once, with its start-up chatter silenced and its cache in the user's folder."""
     import logging
 
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
     logging.getLogger("jieba").setLevel(logging.WARNING)
+    jieba.dt.tmp_dir = jieba_cache_dir()
     jieba.initialize()
     return jieba
 
@@ -247,6 +261,7 @@ def make_segmenter(extra_words: Iterable[str] = ()) -> Any:
 def _segmenter(words: tuple[str, ...]) -> Any:
     jieba = _jieba()
     seg = jieba.Tokenizer()
+    seg.tmp_dir = jieba.dt.tmp_dir
     seg.initialize()
     for word in words:
         if 2 <= len(word) <= 16 and _CJK_RE.match(word):

@@ -86,6 +86,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", nargs="*", default=[*FIT_SETS, *CHECK_SETS])
     parser.add_argument("--limit", type=int, default=0, help="at most this many questions per set")
+    parser.add_argument(
+        "--fit-limit",
+        type=int,
+        default=0,
+        help="at most this many questions of each fit set (a spread sample)",
+    )
     parser.add_argument("--out", type=Path, default=SOURCE_ROOT / "bench" / "reader-report")
     args = parser.parse_args()
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
@@ -99,6 +105,9 @@ def main() -> int:
     for name in args.sets:
         items = evals.load_items(SOURCE_ROOT / "evals" / f"{name}.jsonl")
         items = items[: args.limit] if args.limit else items
+        if args.fit_limit and name in FIT_SETS and len(items) > args.fit_limit:
+            step = len(items) / args.fit_limit  # every n-th question: both languages, all kinds
+            items = [items[int(i * step)] for i in range(args.fit_limit)]
         log(f"{name}: {len(items)} questions")
         runs[name] = (items, answer_pairs(engine, items, log))
     fit = [
@@ -113,7 +122,7 @@ def main() -> int:
         "model_file": str(reader_file(settings.cache_dir).name),
         "prompt_version": PROMPT_VERSION,
         "min_judge": policy.min_judge,
-        "fitted_on": [n for n in FIT_SETS if n in runs],
+        "fitted_on": {n: len(runs[n][0]) for n in FIT_SETS if n in runs},
         "threads": settings.threads,
         "load_before": load_before,
         "sets": {},

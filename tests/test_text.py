@@ -200,3 +200,16 @@ def test_line_width_model_learns_full_measure() -> None:
     model = LineWidthModel.fit(lines)
     assert abs(model.full - 37) < 1.0
     assert model.width("甲" * 10) == pytest.approx(10)
+
+
+def test_jieba_keeps_its_cache_in_the_users_own_folder(tmp_path, monkeypatch) -> None:
+    """Not in the shared temp folder, where another user could plant a cache file."""
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("ASSISTANT_CACHE", str(tmp_path / "cache"))
+    code = "from assistant.text import tokenize, _jieba; tokenize('负向一体化'); print(_jieba().dt.tmp_dir)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    folder = tmp_path / "cache" / "jieba"
+    assert out.strip() == str(folder)
+    assert (folder / "jieba.cache").is_file() and (folder.stat().st_mode & 0o077) == 0
