@@ -550,6 +550,7 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path, engine, capsys)
 
 def test_opens_the_engine_from_settings_when_none_is_injected(tmp_path, documents, capsys) -> None:
     corpus, index = tmp_path / "corpus", tmp_path / "idx"
+    corpus.mkdir()  # the engine names a missing corpus folder before it looks at the index
     build_index(documents, HashingEmbedder(64), index, corpus_hash(corpus))
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", type=Path)

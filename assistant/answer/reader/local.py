@@ -28,6 +28,22 @@ RENDER_SLACK = 24
 MAX_RENDER_TOKENS = 512
 
 
+_QUIET: list[Any] = []  # keeps the no-op log callback alive for as long as llama.cpp may call it
+
+
+def _silence(llama_cpp: Any) -> None:
+    """Route llama.cpp's own log lines (context sizes, warnings) to nowhere: they are not ours to
+    print, and they would land between an answer's lines on the terminal."""
+    if not _QUIET:
+
+        @llama_cpp.llama_log_callback
+        def quiet(level: int, text: bytes, user_data: Any) -> None:
+            return None
+
+        _QUIET.append(quiet)
+        llama_cpp.llama_log_set(quiet, None)
+
+
 class LlamaReader:
     """A GGUF instruct model read through llama.cpp; ``threads`` is the CPU threads it uses."""
 
@@ -58,6 +74,7 @@ class LlamaReader:
                     "llama-cpp-python is not installed; run `bash scripts/setup.sh --install` "
                     "(or answer without the reader: --no-reader)"
                 ) from exc
+            _silence(llama_cpp)
             try:
                 llm = llama_cpp.Llama(
                     model_path=str(self._path),
