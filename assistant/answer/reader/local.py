@@ -1,9 +1,9 @@
 """The local reader: the GGUF model run in-process by llama.cpp (llama-cpp-python, loaded on first use).
 
 The judge is the softmax of the first generated token's logits over the YES and NO tokens; the
-selection is then read greedily from the next few tokens. Prompts that share a beginning (the
-system turn, the same question) reuse the model's cache for it, so only what differs is evaluated.
-Generation is greedy and bounded, so the same input always gives the same output.
+selection is then read greedily from the next few tokens. The system turn, the same for every
+passage, is evaluated once and kept in the model's cache. Generation is greedy and bounded, so the
+same input always gives the same output.
 """
 
 from __future__ import annotations
@@ -98,18 +98,24 @@ class LlamaReader:
         return self._llm
 
     def _eval_prompt(self, prompt: str) -> np.ndarray:
-        """Evaluate ``prompt`` reusing the cached common beginning; the logits of the next token."""
+        """Evaluate ``prompt``; the logits of the next token.
+
+        The system turn is evaluated on its own and kept in the cache while the next prompt has the
+        same one; the rest is always evaluated in one pass on top of it. So the same prompt gives
+        the same numbers whatever was asked before (reusing a longer common beginning would not:
+        llama.cpp's sums differ slightly with how a prompt is split into batches).
+        """
         llm = self._model()
-        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-        if len(tokens) + MAX_RENDER_TOKENS > self._context:
-            raise ReaderError(f"passage too long for the reader ({len(tokens)} tokens)")
-        cached = llm.input_ids[: llm.n_tokens].tolist()
-        same = 0
-        limit = min(len(cached), len(tokens) - 1)  # evaluate at least the last token
-        while same < limit and cached[same] == tokens[same]:
-            same += 1
-        llm.n_tokens = same
-        llm.eval(tokens[same:])
+        head, marker, tail = prompt.partition("<|im_start|>user\n")
+        fixed = llm.tokenize((head + marker).encode("utf-8"), add_bos=False, special=True)
+        rest = llm.tokenize(tail.encode("utf-8"), add_bos=False, special=True)
+        if len(fixed) + len(rest) + MAX_RENDER_TOKENS > self._context:
+            raise ReaderError(f"passage too long for the reader ({len(fixed) + len(rest)} tokens)")
+        if llm.n_tokens < len(fixed) or llm.input_ids[: len(fixed)].tolist() != fixed:
+            llm.n_tokens = 0
+            llm.eval(fixed)
+        llm.n_tokens = len(fixed)
+        llm.eval(rest)
         return self._logits()
 
     def _logits(self) -> np.ndarray:
