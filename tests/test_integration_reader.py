@@ -80,3 +80,11 @@ def test_the_same_question_gives_the_same_reading(engine: Engine) -> None:
         b.evidence.judge,
         b.reader.selected if b.reader else None,
     )
+
+
+def test_a_paragraph_longer_than_the_context_is_refused_in_one_line(reader: LlamaReader) -> None:
+    from assistant.errors import ReaderError
+
+    with pytest.raises(ReaderError, match="too long") as err:
+        reader.read("什么是负向一体化？", ["负向一体化是指消除歧视性的贸易壁垒。"] * 2000)
+    assert "\n" not in str(err.value)

@@ -202,3 +202,19 @@ def test_an_instruction_inside_a_paragraph_stays_inside_the_passage_markers() ->
 
 def test_reader_id_names_reader_and_prompt_version() -> None:
     assert reader_id(FakeReader()) == f"fake:reader|{PROMPT_VERSION}"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "kind", "hint"),
+    [
+        ({"reader": "none"}, None, ""),
+        ({"reader_url": "http://127.0.0.1:9/v1"}, "OpenAIReader", ""),
+        ({}, None, "assistant models fetch"),  # no reader model in this cache
+    ],
+)
+def test_default_reader(tmp_path, overrides, kind, hint) -> None:
+    from assistant.engine import default_reader
+
+    reader, got_hint = default_reader(Settings(cache_dir=tmp_path / "cache", **overrides))
+    assert (type(reader).__name__ if reader else None) == kind
+    assert (hint in got_hint) if hint else got_hint == ""
