@@ -85,8 +85,22 @@ def test_the_judge_bar_applies_to_its_own_reader(
     assert engine.ask("负向一体化是指什么？").answerable is answerable
 
 
-def test_the_selection_is_quoted_verbatim(documents, embedder, tmp_path) -> None:
-    answer = engine_with(FakeReader(0.9, (2,)), documents, embedder, tmp_path).ask("负向一体化是指什么？")
+def test_the_selection_is_recorded_but_the_quote_stays_lexical(documents, embedder, tmp_path) -> None:
+    """Quoting the reader's choice measured worse on the fit sets (engine.QUOTE_FROM_SELECTION)."""
+    with_reader = engine_with(FakeReader(0.9, (2,)), documents, embedder, tmp_path).ask(
+        "负向一体化是指什么？"
+    )
+    without = engine_with(None, documents, embedder, tmp_path / "b").ask("负向一体化是指什么？")
+    assert with_reader.reader is not None and with_reader.reader.selected == (2,)
+    assert with_reader.citations[0].quote == without.citations[0].quote
+
+
+def test_compose_quotes_a_selection_verbatim(documents, embedder, tmp_path) -> None:
+    from assistant.answer.compose import compose
+
+    engine = engine_with(None, documents, embedder, tmp_path)
+    hits = engine.ask("负向一体化是指什么？", k=10).passages
+    answer = compose("负向一体化是指什么？", "zh", hits, engine.documents, True, (), (2,))
     first = answer.citations[0]
     assert first.quote == "它要求成员方不得采取歧视措施。"
     assert quote_is_verified(first.quote, first.paragraph.text)

@@ -104,7 +104,7 @@ def write_policy(model_name: str, policy: AbstentionPolicy, note: str, path: Pat
         "note": note,
     }
     lines = [
-        "# Abstention calibration, written by `assistant eval --calibrate` (see assistant/abstain.py).",
+        "# Abstention calibration, written by `assistant eval --calibrate` (assistant/answer/abstain.py).",
         "# Answer when dense >= min_dense[lang],",
         "# or when lead >= clear_margin[lang] and dense >= margin_floor[lang];",
         "# and never when the evidence support (answer.evidence_support) < min_support[lang],",
