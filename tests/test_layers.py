@@ -31,8 +31,8 @@ LAYERS = {
 }
 
 
-def module_name(path: Path) -> str:
-    rel = path.relative_to(PACKAGE.parent).with_suffix("")
+def module_name(path: Path, root: Path = PACKAGE.parent) -> str:
+    rel = path.relative_to(root).with_suffix("")
     parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
     return ".".join(parts)
 
@@ -129,18 +129,10 @@ def test_the_check_fails_on_an_upward_import(tmp_path: Path, lower: str, line: s
     target = copy / Path(lower).relative_to("assistant")
     target.write_text(target.read_text(encoding="utf-8") + f"\n{line}\n", encoding="utf-8")
     graph = {
-        module_name_in(p, tmp_path): project_imports(
-            p.read_text(encoding="utf-8"), module_name_in(p, tmp_path)
-        )
+        module_name(p, tmp_path): project_imports(p.read_text(encoding="utf-8"), module_name(p, tmp_path))
         for p in sorted(copy.rglob("*.py"))
     }
     assert upward_imports(graph), f"{line!r} in {lower} was not caught"
-
-
-def module_name_in(path: Path, root: Path) -> str:
-    rel = path.relative_to(root).with_suffix("")
-    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
-    return ".".join(parts)
 
 
 def test_the_check_finds_a_circle() -> None:
