@@ -222,22 +222,26 @@ class Engine:
                 note = ReaderNote(reader.name, PROMPT_VERSION)  # present, but nothing to read
             if reading is not None:
                 evidence = replace(evidence, judge=round(reading.answers, 4))
-            verdict = self.policy.answers(lang, evidence, reader_id(reader) if reader and reading else "")
+            verdict = ruled and self.policy.passes_judge(
+                lang, evidence.judge, reader_id(reader) if reader and reading else ""
+            )
             selection = reading.sentences if reading and QUOTE_FROM_SELECTION else ()
             answer = compose(text, lang, candidates, self.index.documents, verdict, terms, selection)
             if reader and note:
+                extractive = answer
                 answer, note = render(reader, answer, self._term_pairs, note)
-                if answer.answerable:
+                if answer is not extractive:  # a rendering goes under its quote in the text too
                     answer = replace(answer, text=answer_text(lang, answer.citations, self.documents))
                 answer = replace(answer, reader=note)
             t3 = time.perf_counter()
+            reader_ms = answer.reader.timings_ms if answer.reader else {}
             timings = {
                 "embed": embed_ms,
                 "search": (t2 - t1) * 1000,
-                "compose": (t3 - t2) * 1000,
+                # the reader's jobs are reported on their own, not inside compose
+                "compose": (t3 - t2) * 1000 - sum(reader_ms.values()),
+                **{f"reader_{job}": ms for job, ms in reader_ms.items()},
             }
-            if answer.reader:
-                timings.update({f"reader_{k}": v for k, v in answer.reader.timings_ms.items()})
             timings["total"] = sum(timings.values())
             answers.append(
                 replace(

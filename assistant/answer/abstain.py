@@ -55,9 +55,13 @@ class AbstentionPolicy:
     def answers(self, lang: str, evidence: Evidence, reader: str = "") -> bool:
         """True if the corpus is judged to answer, on the features ``answer.evidence.gather`` found
         and, when ``reader`` is the one the judge bar was fitted for, the reader's judgement."""
-        if not self.decide(lang, evidence.top_dense, evidence.lead, evidence.support):
-            return False
-        return not self.judges(lang, reader) or (evidence.judge or 0.0) >= self.min_judge[lang]
+        return self.decide(lang, evidence.top_dense, evidence.lead, evidence.support) and self.passes_judge(
+            lang, evidence.judge, reader
+        )
+
+    def passes_judge(self, lang: str, judge: float | None, reader: str = "") -> bool:
+        """False only when a judge bar was fitted for ``reader`` and its judgement falls below it."""
+        return not self.judges(lang, reader) or (judge or 0.0) >= self.min_judge[lang]
 
     def judges(self, lang: str, reader: str) -> bool:
         """Whether this policy has a judge bar for ``reader`` (``name|prompt_version``) in ``lang``."""

@@ -46,14 +46,21 @@ def _rates(samples: Sequence[Sample], policy: AbstentionPolicy) -> dict[str, dic
     out = {}
     for lang in sorted({s.lang for s in samples}):
         group = [s for s in samples if s.lang == lang]
-        pos = [policy.decide(lang, s.top_dense, s.lead, s.support) for s in group if s.answerable]
-        neg = [policy.decide(lang, s.top_dense, s.lead, s.support) for s in group if not s.answerable]
+        pos = [_answered(policy, s) for s in group if s.answerable]
+        neg = [_answered(policy, s) for s in group if not s.answerable]
         out[lang] = {
             "abstention_recall": sum(not a for a in neg) / len(neg) if neg else 1.0,
             "false_abstention": sum(not a for a in pos) / len(pos) if pos else 0.0,
             "n": float(len(group)),
         }
     return out
+
+
+def _answered(policy: AbstentionPolicy, s: Sample) -> bool:
+    """The policy's verdict on one sample, its judge bar included when it has one."""
+    return policy.decide(s.lang, s.top_dense, s.lead, s.support) and policy.passes_judge(
+        s.lang, s.judge, policy.judge_reader
+    )
 
 
 SUPPORT_GRID = tuple(round(0.05 * i, 2) for i in range(21))
@@ -233,26 +240,8 @@ def calibrate_judge(
     rates = ", ".join(
         f"{lang}: abstention recall {m['abstention_recall']:.3f}, "
         f"false abstention {m['false_abstention']:.3f}"
-        for lang, m in _rates_with_judge(samples, fitted).items()
+        for lang, m in _rates(samples, fitted).items()
     )
     note = f"judge bar for {reader} fitted on {len(samples)} questions from {' + '.join(sources)} ({rates})"
     write_policy(model_name, fitted, note, path)
     return fitted, note
-
-
-def _rates_with_judge(samples: Sequence[Sample], policy: AbstentionPolicy) -> dict[str, dict[str, float]]:
-    out = {}
-    for lang in sorted({s.lang for s in samples}):
-        group = [s for s in samples if s.lang == lang]
-        ok = [
-            policy.decide(lang, s.top_dense, s.lead, s.support)
-            and (lang not in policy.min_judge or (s.judge or 0.0) >= policy.min_judge[lang])
-            for s in group
-        ]
-        pos = [a for s, a in zip(group, ok, strict=True) if s.answerable]
-        neg = [a for s, a in zip(group, ok, strict=True) if not s.answerable]
-        out[lang] = {
-            "abstention_recall": sum(not a for a in neg) / len(neg) if neg else 1.0,
-            "false_abstention": sum(not a for a in pos) / len(pos) if pos else 0.0,
-        }
-    return out
