@@ -43,6 +43,12 @@ class CorpusError(AssistantError):
     """A corpus folder, text file or metadata sidecar that cannot be used."""
 
 
+class DocumentError(CorpusError):
+    """A file given to ``assistant add`` that cannot be read (encrypted, corrupt, scanned, unsupported)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
 class GlossaryError(CorpusError):
     """A malformed ``glossary.tsv`` row in the corpus folder."""
 

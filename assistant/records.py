@@ -54,6 +54,18 @@ class Paragraph:
     section: tuple[str, ...]
     text: str
     links: tuple[str, ...] = ()
+    page_start: int | None = None
+    """First page the unit is printed on (None when the source has no pages, e.g. a ``.txt``)."""
+    page_end: int | None = None
+    """Last page it is printed on (equal to ``page_start`` for a unit on one page)."""
+
+    @property
+    def pages_label(self) -> str:
+        """``p. 7``, ``pp. 7–8``, or empty without pages: the page a researcher cites."""
+        if self.page_start is None:
+            return ""
+        end = self.page_end or self.page_start
+        return f"p. {self.page_start}" if end == self.page_start else f"pp. {self.page_start}–{end}"
 
     @property
     def section_label(self) -> str:

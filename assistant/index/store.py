@@ -136,6 +136,8 @@ def _paragraph_from_json(d: dict) -> Paragraph:
         section=tuple(d["section"]),
         text=d["text"],
         links=tuple(d.get("links", ())),
+        page_start=d.get("page_start"),
+        page_end=d.get("page_end"),
     )
 
 

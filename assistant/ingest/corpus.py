@@ -7,7 +7,6 @@ cleaning itself (PDF-noise repair, layout analysis, paragraph segmentation) is
 
 from __future__ import annotations
 
-import hashlib
 import re
 import tomllib
 from collections.abc import Iterable
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from assistant.errors import CorpusError
 from assistant.ingest.segment import clean_document
+from assistant.ingest.source import read_text_file
 from assistant.records import Document, DocumentMeta, Paragraph
 
 __all__ = ["CorpusError", "clean_document", "find_paragraph", "load_corpus", "neighbours", "read_meta"]
@@ -78,21 +78,6 @@ def _check_inside(path: Path, root: Path) -> None:
             raise CorpusError(f"{path}: broken symlink; replace it with the file itself")
 
 
-def _read_text(path: Path) -> tuple[str, str]:
-    data = path.read_bytes()
-    if not data.strip():
-        raise CorpusError(f"{path}: file is empty; put the extracted text in it or remove it with its .toml")
-    if b"\x00" in data:
-        raise CorpusError(f"{path}: looks binary (NUL bytes); corpus files must be UTF-8 plain text")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CorpusError(
-            f"{path}: not valid UTF-8 (byte {exc.start}); re-save it as UTF-8 (iconv -f GB18030 -t UTF-8)"
-        ) from None
-    return text.removeprefix("\ufeff"), hashlib.sha256(data).hexdigest()
-
-
 def require_corpus_dir(corpus_dir: Path) -> None:
     """CorpusError naming the folder when the corpus folder does not exist."""
     if not corpus_dir.is_dir():
@@ -124,7 +109,7 @@ def load_corpus(corpus_dir: Path) -> tuple[Document, ...]:
             raise CorpusError(f"{txt}: metadata sidecar {side.name} is missing; create it (doc_id, title...)")
         _check_inside(side, root)
         meta, drop = read_meta(side)
-        raw, digest = _read_text(txt)
+        raw, digest = read_text_file(txt)
         if meta.doc_id in docs:
             raise CorpusError(
                 f"{side}: duplicate doc_id {meta.doc_id!r} (another sidecar uses it); rename one"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from assistant.ingest.linewidth import LineWidthModel
 from assistant.ingest.pdfclean import build_vocab, clean_line, is_fully_spaced
+from assistant.ingest.source import SourceLine
 from assistant.records import DocumentMeta
 from assistant.text import CIRCLED, CJK_IDEO, MARKER, compact
 
@@ -34,6 +35,10 @@ class Line:
     spaced: bool  # letter-spaced by justification, so never the last line of a paragraph
     role: str = "text"
     group: int = -1  # id of the abstract/footnote/heading block the line belongs to
+    page: int | None = None  # the page it is printed on, when the source has pages
+    hint: str = ""  # the role the source's layout gives it (drop, heading, footnote), if any
+    starts: bool | None = None  # the source says it opens (True) or continues (False) a paragraph
+    level: int = 0  # heading level from the source's font sizes or styles (0: unknown)
 
 
 _MARKER_ONLY = re.compile(rf"^(?:{MARKER})+$")
@@ -49,9 +54,15 @@ def ends_sentence(text: str) -> bool:
     return bool(_TERMINAL.search(_TRAILING_MARKS.sub("", text)))
 
 
-def read_lines(raw: str) -> list[Line]:
-    """One repaired :class:`Line` per non-blank raw line, split-off markers glued back on."""
+def read_lines(raw: str, hints: Sequence[SourceLine] = ()) -> list[Line]:
+    """One repaired :class:`Line` per non-blank raw line, split-off markers glued back on.
+
+    ``hints`` are the source's facts about each raw line (same order), from a PDF, Word or Markdown
+    reader; a plain text has none.
+    """
     raw_lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if hints and len(hints) != len(raw_lines):
+        raise ValueError("layout hints must match the raw text line for line")
     vocab = build_vocab(raw_lines)
     lines: list[Line] = []
     gap = 0
@@ -61,10 +72,14 @@ def read_lines(raw: str) -> list[Line]:
             continue
         text = clean_line(r, vocab)
         ln = Line(no, r.strip(), text, r[:1].isspace(), gap, is_fully_spaced(r.strip()))
+        if hints:
+            h = hints[no - 1]
+            ln.page, ln.hint, ln.starts, ln.level = h.page, h.role, h.starts, h.level
         gap = 0
         # A superscript marker ("[1]") and the punctuation after it come out as separate lines
         # although they sit on the same visual line: glue them back.
-        if lines and (_MARKER_ONLY.match(text) or _LEADING_CLOSER.match(text)):
+        glue = not ln.hint or (ln.hint == "text" and not ln.starts)
+        if lines and glue and (_MARKER_ONLY.match(text) or _LEADING_CLOSER.match(text)):
             prev = lines[-1]
             prev.text += text
             prev.raw += r.strip()
@@ -105,7 +120,8 @@ def mark_furniture(lines: list[Line], meta: DocumentMeta, drop: Sequence[str], f
         hit = hit or (bool(authors) and re.sub(r"[，,、&]", "", c) == authors)
         hit = hit or (bool(journal) and journal in c and "。" not in c)
         # a short line that recurs is a running head or banner (a heading never repeats verbatim)
-        hit = hit or (counts[c] >= 2 and short and not ends_sentence(c))
+        # (a source with layout placed its lines: its own furniture finder saw where they repeat)
+        hit = hit or (counts[c] >= 2 and short and not ends_sentence(c) and not ln.hint)
         # an affiliation: a parenthesised line with a six-digit postal code
         hit = hit or bool(short and re.match(r"^[（(].*\d{6}.*[）)]$", c))
         # table-of-contents banners of other articles: several "name：title" pairs, no sentence
@@ -113,6 +129,39 @@ def mark_furniture(lines: list[Line], meta: DocumentMeta, drop: Sequence[str], f
         hit = hit or (names >= 2 and "。" not in c and not c.endswith("："))
         if hit:
             ln.role = "drop"
+
+
+def mark_source_roles(lines: list[Line]) -> None:
+    """Apply the roles the source's layout states: furniture is dropped, foot-of-page notes become
+    footnote blocks (a new block where the source says a note starts or the page changes)."""
+    group = 20_000
+    prev: Line | None = None
+    for ln in lines:
+        if ln.hint == "drop":
+            ln.role = "drop"
+        elif ln.hint == "footnote":
+            # a note the source says goes on (starts False) continues the last one, even when it
+            # runs on at the foot of the next column or page
+            run_on = ln.starts is False and group > 20_000
+            if not (run_on or (prev and prev.hint == "footnote" and not ln.starts and prev.page == ln.page)):
+                group += 1
+            ln.role, ln.group = "footnote", group
+        if ln.hint != "drop":
+            prev = ln
+
+
+def mark_source_headings(lines: list[Line]) -> None:
+    """Headings the source states (font size and weight, styles, ``#``); a wrapped one stays one."""
+    group = 30_000
+    prev: Line | None = None
+    for ln in lines:
+        if ln.role == "drop":
+            continue
+        if ln.hint == "heading" and ln.role in ("text", "heading"):
+            if not (prev and prev.hint == "heading" and ln.starts is False):
+                group += 1
+            ln.role, ln.group = "heading", group
+        prev = ln
 
 
 # --- cleaning: abstracts, keywords, footnotes, notes ---------------------------------------------
@@ -158,7 +207,11 @@ def mark_blocks(lines: list[Line]) -> None:
             # The label stays in the text ("Keywords: ..."), as printed: quotes may include it.
             role = lab[0]
             mode = "body"
-        elif _FOOTNOTE_START.match(ln.text) and (mode == "notes" or _looks_like_page_footnote(lines, i)):
+        elif (
+            _FOOTNOTE_START.match(ln.text)
+            and ln.hint != "text"  # a line the source prints in the body face is no footnote
+            and (mode == "notes" or _looks_like_page_footnote(lines, i))
+        ):
             role = "footnote"
         elif mode == "refs" and _REF_ENTRY.match(ln.text):
             role = "reference"
@@ -178,6 +231,8 @@ def mark_blocks(lines: list[Line]) -> None:
                 break
             if _NOTES_HEADING.match(nxt.text) or _REFS_HEADING.match(nxt.text) or _REF_ENTRY.match(nxt.text):
                 break
+            if not in_notes and (nxt.starts or (nxt.hint and nxt.hint != ln.hint)):
+                break  # the source shows a new paragraph or a block of another kind
             if not in_notes:
                 # A page-bottom block ends at the next page, or at a blank line once it is complete.
                 if nxt.page_start or (nxt.gap and ends_sentence(lines[j - 1].text)):
@@ -260,8 +315,8 @@ def mark_headings(lines: list[Line], model: LineWidthModel) -> None:
     group = 10_000
     for k, ln in enumerate(body):
         parsed = _heading_parse(ln)
-        if ln.role != "text" or not parsed or parsed[3]:
-            continue
+        if ln.role != "text" or not parsed or parsed[3] or ln.starts is False or ln.hint == "text":
+            continue  # (nor is a line the source shows continuing a paragraph, or in the body face)
         if votes[(parsed[2], True)] > votes[(parsed[2], False)]:
             continue  # this paper numbers run-in paragraph items this way, not headings
         width = model.width(ln.text)

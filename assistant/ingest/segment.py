@@ -22,10 +22,13 @@ from assistant.ingest.layout import (
     mark_blocks,
     mark_furniture,
     mark_headings,
+    mark_source_headings,
+    mark_source_roles,
     read_lines,
 )
 from assistant.ingest.linewidth import LineWidthModel
 from assistant.ingest.pdfclean import join_lines
+from assistant.ingest.source import SourceText
 from assistant.records import DocumentMeta, Paragraph
 from assistant.text import CIRCLED
 
@@ -110,8 +113,9 @@ def _body_paragraphs(lines: list[Line], widths: _Widths) -> list[tuple[tuple[str
                 continue
             first = heading_lines[0]
             match = heading_match(first)
-            rank = match[1] if match else 9
-            text = "".join(h.text for h in heading_lines)
+            # a level the source states (font size, a style, ``#``) outranks what the numbering suggests
+            rank = first.level or (match[1] if match else 9)
+            text = _join(heading_lines)
             label = re.sub(r"^[\d.．\s]+", "", text) if match and match[0][0].isdigit() else text
             label = (match[0] + label) if match and match[0][0].isdigit() else label
             heading_lines = []
@@ -120,7 +124,15 @@ def _body_paragraphs(lines: list[Line], widths: _Widths) -> list[tuple[tuple[str
             stack.append((rank, label.strip()))
             section = tuple(s for _, s in stack)
             continue
-        if current and _breaks(current[-1], ln, widths, len(current) == 1):
+        # the source's layout (indent, gap) decides where it knows; the text's widths elsewhere
+        brk = (
+            ln.starts
+            if ln.starts is not None
+            else _breaks(current[-1], ln, widths, len(current) == 1)
+            if current
+            else False
+        )
+        if current and brk:
             flush()
         current.append(ln)
     flush()
@@ -159,17 +171,30 @@ def _link_footnotes(lines: list[Line], body_of: dict[int, int], fn_groups: list[
 _FRONT = {"abstract": "摘要", "keywords": "关键词", "abstract-en": "Abstract", "keywords-en": "Keywords"}
 
 
-def clean_document(raw: str, meta: DocumentMeta, drop_lines: Sequence[str] = ()) -> tuple[Paragraph, ...]:
-    """Turn one PDF-extracted text into units: abstracts, keywords, body paragraphs, footnotes, references.
+def _pages(lines: Iterable[Line]) -> dict[str, int]:
+    pages = [ln.page for ln in lines if ln.page]
+    return {"page_start": min(pages), "page_end": max(pages)} if pages else {}
 
+
+def clean_document(
+    raw: str | SourceText, meta: DocumentMeta, drop_lines: Sequence[str] = ()
+) -> tuple[Paragraph, ...]:
+    """Turn one extracted text into units: abstracts, keywords, body paragraphs, footnotes, references.
+
+    ``raw`` is a plain text, or a :class:`SourceText` whose lines carry the layout a PDF, Word or
+    Markdown reader saw (pages, headings, footnotes, paragraph starts); units then know their pages.
     Pure and deterministic: the same text and metadata always give the same units and refs.
     """
     doc = meta.doc_id
-    lines = read_lines(raw)
+    if isinstance(raw, SourceText):
+        lines = read_lines(raw.raw(), raw.lines if raw.has_hints else ())
+    else:
+        lines = read_lines(raw)
     if not lines:
         return ()
     rough = LineWidthModel.fit([ln.text for ln in lines if not ends_sentence(ln.text)])
     mark_furniture(lines, meta, drop_lines, int(rough.full * 2))
+    mark_source_roles(lines)
     mark_blocks(lines)
     text_lines = [ln for ln in lines if ln.role == "text"]
     full_lines = [
@@ -178,6 +203,7 @@ def clean_document(raw: str, meta: DocumentMeta, drop_lines: Sequence[str] = ())
         if not b.spaced and not ends_sentence(a.text) and not ends_sentence(b.text)
     ]
     model = LineWidthModel.fit(full_lines)
+    mark_source_headings(lines)
     mark_headings(lines, model)
     widths = _Widths([ln for ln in lines if ln.role in ("text", "heading")], model)
     paras = _body_paragraphs(lines, widths)
@@ -196,6 +222,7 @@ def clean_document(raw: str, meta: DocumentMeta, drop_lines: Sequence[str] = ())
             para_links.setdefault(fn_link[g], []).append(fn_ref[g])
 
     front: dict[str, list[str]] = {}
+    front_lines: dict[str, list[Line]] = {}
     notes: list[Paragraph] = []
     n_ref = 0
     for g, ls in groups.items():
@@ -203,26 +230,38 @@ def clean_document(raw: str, meta: DocumentMeta, drop_lines: Sequence[str] = ())
         text = _join(ls)
         if role in _FRONT:
             front.setdefault(role, []).append(text)
+            front_lines.setdefault(role, []).extend(ls)
         elif role == "footnote":
             linked = fn_link.get(g)
             section = paras[linked][0] if linked is not None else ("注释",)
             link = (f"{doc}:p{linked + 1}",) if linked is not None else ()
             body = re.sub(rf"^[{CIRCLED}]\s*", "", text)
-            notes.append(Paragraph(fn_ref[g], doc, "footnote", 0, section, body, link))
+            notes.append(Paragraph(fn_ref[g], doc, "footnote", 0, section, body, link, **_pages(ls)))
         else:
             n_ref += 1
-            notes.append(Paragraph(f"{doc}:ref{n_ref}", doc, "reference", 0, ("参考文献",), text))
+            notes.append(
+                Paragraph(f"{doc}:ref{n_ref}", doc, "reference", 0, ("参考文献",), text, **_pages(ls))
+            )
 
     def unit(role: str) -> list[Paragraph]:
         if role not in front:
             return []
-        return [Paragraph(f"{doc}:{role}", doc, role, 0, (_FRONT[role],), "".join(front[role]))]  # type: ignore[arg-type]
+        text = "".join(front[role])
+        pages = _pages(front_lines[role])
+        return [Paragraph(f"{doc}:{role}", doc, role, 0, (_FRONT[role],), text, **pages)]  # type: ignore[arg-type]
 
     out = unit("abstract") + unit("keywords")
     for i, (section, group) in enumerate(paras):
         out.append(
             Paragraph(
-                f"{doc}:p{i + 1}", doc, "body", i + 1, section, _join(group), tuple(para_links.get(i, ()))
+                f"{doc}:p{i + 1}",
+                doc,
+                "body",
+                i + 1,
+                section,
+                _join(group),
+                tuple(para_links.get(i, ())),
+                **_pages(group),
             )
         )
     out += notes + unit("abstract-en") + unit("keywords-en")
