@@ -12,6 +12,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from assistant.answer.abstain import PACKAGED_CALIBRATION, AbstentionPolicy, load_policy
 from assistant.answer.compose import answer_text, compose
@@ -97,17 +98,19 @@ def build(
     embedder: Embedder | None = None,
     progress: Callable[[int, int], None] | None = None,
     rebuild: bool = False,
+    on_file: Callable[[Path], None] | None = None,
 ) -> BuildReport:
     """Clean the corpus and (re)build the index, re-embedding only texts not seen before.
 
-    ``rebuild`` ignores the embedding cache and embeds every chunk again.
+    ``rebuild`` ignores the embedding cache and embeds every chunk again; ``on_file`` is told each
+    source file before it is read.
     """
     if settings.index_type not in INDEX_KINDS:
         raise IndexStoreError(
             f"unknown index type {settings.index_type!r} (ASSISTANT_INDEX_TYPE or --index-type); "
             f"choose one of {', '.join(INDEX_KINDS)}"
         )
-    documents = load_corpus(settings.corpus_dir)
+    documents = load_corpus(settings.corpus_dir, on_file)
     glossary = Glossary.load(
         [p for d in documents for p in d.paragraphs], settings.corpus_dir / "glossary.tsv"
     )

@@ -27,6 +27,13 @@ class DocumentMeta:
     journal: str = ""
     year: int | None = None
     issue: str = ""
+    doi: str = ""
+    source: str = ""
+    """The name of the file the document was added from (empty for the bundled seeds)."""
+    pages: int = 0
+    """Page count of the source (0 for formats without pages)."""
+    added: str = ""
+    """When ``assistant add`` took it in (ISO 8601 UTC); empty for documents placed by hand."""
 
     @property
     def label(self) -> str:
@@ -66,6 +73,12 @@ class Paragraph:
             return ""
         end = self.page_end or self.page_start
         return f"p. {self.page_start}" if end == self.page_start else f"pp. {self.page_start}–{end}"
+
+    @property
+    def cite_label(self) -> str:
+        """The ref with its pages, as citations show it: ``li-2023:p14 · p. 7`` (the ref alone
+        without pages)."""
+        return f"{self.ref} · {self.pages_label}" if self.page_start is not None else self.ref
 
     @property
     def section_label(self) -> str:

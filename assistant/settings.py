@@ -1,8 +1,8 @@
 """Every setting in one frozen dataclass, and the only module that reads the environment.
 
 ``Settings.from_env()`` reads each ``ASSISTANT_*`` variable once; everything else takes a
-``Settings`` (or a value from one) as an argument. Only the standard library is imported, so
-the light socket client can import this without pulling in the engine.
+``Settings`` (or a value from one) as an argument. Only the standard library (and platformdirs, on
+first use) is imported, so the light socket client can import this without pulling in the engine.
 """
 
 from __future__ import annotations
@@ -24,8 +24,19 @@ def _env(name: str) -> str | None:
 
 
 def _default_corpus() -> Path:
+    # inside this repository the bundled sample corpus is the library (every eval runs on it);
+    # anywhere else the user's own papers live in their per-user data folder
     repo = SOURCE_ROOT / "corpus"
-    return repo if repo.is_dir() else Path.cwd() / "corpus"
+    if repo.is_dir() and Path.cwd().resolve().is_relative_to(SOURCE_ROOT):
+        return repo
+    return user_library()
+
+
+def user_library() -> Path:
+    """The per-user library folder (``~/.local/share/assistant/library`` on Linux)."""
+    import platformdirs
+
+    return platformdirs.user_data_path("assistant") / "library"
 
 
 def _default_cache() -> Path:
@@ -41,8 +52,9 @@ class Settings:
     """Where things live and how answers are made; each field says which variable overrides it."""
 
     corpus_dir: Path = field(default_factory=_default_corpus)
-    """Folder of ``<doc>.txt`` + ``<doc>.toml`` pairs (ASSISTANT_CORPUS); default ``corpus/`` of the
-    source checkout, else ``./corpus``."""
+    """The library: ``<doc>.<pdf|docx|md|html|txt>`` + ``<doc>.toml`` pairs (ASSISTANT_CORPUS or
+    ``--library``); default ``corpus/`` of the source checkout when run inside it, else the per-user
+    data folder (:func:`user_library`)."""
     index_dir: Path | None = None
     """Index folder (ASSISTANT_INDEX); default ``.index`` beside the corpus folder."""
     model: str | None = None

@@ -66,7 +66,7 @@ def test_changed_corpus_makes_index_stale(corpus, capsys) -> None:
 @pytest.mark.parametrize(
     ("setup", "needle"),
     [
-        (lambda d: [p.unlink() for p in d.iterdir()], "no documents"),
+        (lambda d: [p.unlink() for p in d.iterdir()], "has no documents"),
         (lambda d: (d / "demo-2020.txt").write_bytes(b""), "empty"),
         (lambda d: (d / "demo-2020.txt").write_bytes("负向一体化".encode("gb18030")), "UTF-8"),
         (lambda d: (d / "demo-2020.toml").unlink(), "toml"),

@@ -45,7 +45,7 @@ def test_a_missing_corpus_is_named_before_the_index(tmp_path: Path, capsys) -> N
     err = capsys.readouterr().err
     assert code == 1
     assert_one_line_error(err)
-    assert f"{missing}: corpus folder not found" in err
+    assert f"{missing}: library folder not found" in err
 
 
 def test_bare_command_without_a_terminal_prints_usage_and_fails(capsys) -> None:

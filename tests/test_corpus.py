@@ -47,7 +47,7 @@ GOOD = "引言段落的第一句话在这里。第二句话也在这里。\n"
     ("setup", "needle"),
     [
         (lambda d: None, "not found"),
-        (lambda d: d.mkdir(), "no documents"),
+        (lambda d: d.mkdir(), "has no documents"),
         (lambda d: _write(d, "a", ""), "empty"),
         (lambda d: _write(d, "a", "  \n\n"), "empty"),
         (lambda d: _write(d, "a", "中文".encode("gb18030")), "UTF-8"),

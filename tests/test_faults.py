@@ -317,7 +317,7 @@ CORPUS_FAULTS: list[tuple[str, Callable[[Path], object], str]] = [
     (
         "toml-without-txt",
         lambda d: (d / "lone-2021.toml").write_text(META, encoding="utf-8"),
-        "without a text",
+        "without a document",
     ),
     (
         "invalid-toml",

@@ -27,15 +27,14 @@ def answer_lines(engine: Engine, answer: Answer) -> list[str]:
         for c in answer.citations:
             meta = engine.documents.get(c.paragraph.doc_id)
             title = meta.title if meta else c.paragraph.doc_id
-            lines.append(
-                f"  [{c.n}] {c.paragraph.ref}  《{title}》 {c.paragraph.section_label}  (score {c.score:.3f})"
-            )
+            where = f"{c.paragraph.cite_label}  《{title}》 {c.paragraph.section_label}"
+            lines.append(f"  [{c.n}] {where}  (score {c.score:.3f})")
         lines.append("")
     lines.append("最接近的段落:" if answer.lang == "zh" else "Closest passages:")
     for h in answer.passages:
         snippet = h.paragraph.text.replace("\n", " ")
         snippet = snippet[:60] + ("…" if len(snippet) > 60 else "")
-        lines.append(f"  {h.rank}. {h.paragraph.ref:<22} {h.score:.3f}  {snippet}")
+        lines.append(f"  {h.rank}. {h.paragraph.cite_label:<22} {h.score:.3f}  {snippet}")
     return lines
 
 

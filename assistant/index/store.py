@@ -33,6 +33,7 @@ from assistant.index.embedcache import EmbeddingCache, embed_with_cache
 from assistant.index.embedder import Embedder
 from assistant.index.vectorstore import FaissIndex, VectorIndex, choose_kind
 from assistant.ingest.chunking import chunk_paragraphs
+from assistant.ingest.formats import SUFFIXES
 from assistant.ingest.glossary import Glossary, GlossaryEntry
 from assistant.records import Chunk, Document, DocumentMeta, Paragraph
 
@@ -115,7 +116,7 @@ def corpus_hash(corpus_dir: Path) -> str:
     h = hashlib.sha256(code_hash().encode())
     if corpus_dir.is_dir():
         for path in sorted(corpus_dir.iterdir()):
-            if path.suffix in (".txt", ".toml", ".tsv") and path.is_file():
+            if path.suffix.lower() in (*SUFFIXES, ".toml", ".tsv") and path.is_file():
                 h.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
 
@@ -411,3 +412,17 @@ def search_chunks(index: LoadedIndex, query: np.ndarray, k: int, doc_ids: frozen
         for row, score in zip(ids[0].tolist(), scores[0].tolist(), strict=True)
         if row >= 0
     ]
+
+
+def document_sizes(index_dir: Path) -> dict[str, tuple[int, int]]:
+    """doc_id -> (body paragraphs, last page printed) in the live build; empty without an index."""
+    try:
+        path = current_build(index_dir) / "paragraphs.jsonl"
+        rows = [json.loads(line) for line in path.open("rb")]
+    except (IndexStoreError, OSError, ValueError):
+        return {}
+    sizes: dict[str, tuple[int, int]] = {}
+    for row in rows:
+        n, last = sizes.get(row["doc_id"], (0, 0))
+        sizes[row["doc_id"]] = (n + (row["kind"] == "body"), max(last, row.get("page_end") or 0))
+    return sizes

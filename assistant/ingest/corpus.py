@@ -1,4 +1,4 @@
-"""Load the corpus (``<name>.txt`` + ``<name>.toml``) into cleaned documents.
+"""Load the corpus (``<name>.<pdf|docx|md|html|txt>`` + ``<name>.toml``) into cleaned documents.
 
 Loading validates the files and their metadata sidecars with one-line, fix-naming errors; the
 cleaning itself (PDF-noise repair, layout analysis, paragraph segmentation) is
@@ -7,14 +7,16 @@ cleaning itself (PDF-noise repair, layout analysis, paragraph segmentation) is
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from assistant.errors import CorpusError
+from assistant.ingest.formats import SUFFIXES, read_source
 from assistant.ingest.segment import clean_document
-from assistant.ingest.source import read_text_file
+from assistant.ingest.source import SourceText, read_text_file
 from assistant.records import Document, DocumentMeta, Paragraph
 
 __all__ = ["CorpusError", "clean_document", "find_paragraph", "load_corpus", "neighbours", "read_meta"]
@@ -23,7 +25,7 @@ __all__ = ["CorpusError", "clean_document", "find_paragraph", "load_corpus", "ne
 # --- loading -------------------------------------------------------------------------------------
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9\-]*$")
-_META_STR = ("title", "title_en", "short_title", "affiliation", "journal", "issue")
+_META_STR = ("title", "title_en", "short_title", "affiliation", "journal", "issue", "doi", "source", "added")
 
 
 def read_meta(path: Path) -> tuple[DocumentMeta, tuple[str, ...]]:
@@ -47,6 +49,9 @@ def read_meta(path: Path) -> tuple[DocumentMeta, tuple[str, ...]]:
     year = data.get("year")
     if year is not None and (not isinstance(year, int) or isinstance(year, bool)):
         raise CorpusError(f"{path}: 'year' must be an integer such as 2021, or left out")
+    pages = data.get("pages", 0)
+    if not isinstance(pages, int) or isinstance(pages, bool) or pages < 0:
+        raise CorpusError(f"{path}: 'pages' must be a whole number, or left out")
     drop = data.get("drop_lines", [])
     if not isinstance(drop, list) or not all(isinstance(d, str) for d in drop):
         raise CorpusError(f"{path}: 'drop_lines' must be a list of regular expressions")
@@ -65,6 +70,10 @@ def read_meta(path: Path) -> tuple[DocumentMeta, tuple[str, ...]]:
         journal=data.get("journal", ""),
         year=year,
         issue=data.get("issue", ""),
+        doi=data.get("doi", ""),
+        source=data.get("source", ""),
+        pages=pages,
+        added=data.get("added", ""),
     )
     return meta, tuple(drop)
 
@@ -78,46 +87,95 @@ def _check_inside(path: Path, root: Path) -> None:
             raise CorpusError(f"{path}: broken symlink; replace it with the file itself")
 
 
+ADD_HINT = "add papers with `assistant add FILE...` or set ASSISTANT_CORPUS"
+
+
 def require_corpus_dir(corpus_dir: Path) -> None:
     """CorpusError naming the folder when the corpus folder does not exist."""
     if not corpus_dir.is_dir():
-        raise CorpusError(f"{corpus_dir}: corpus folder not found; create it or set ASSISTANT_CORPUS")
+        raise CorpusError(f"{corpus_dir}: library folder not found; {ADD_HINT}")
 
 
-def load_corpus(corpus_dir: Path) -> tuple[Document, ...]:
-    """Load and clean every ``<name>.txt`` + ``<name>.toml`` pair in ``corpus_dir``, sorted by doc_id.
+def source_files(corpus_dir: Path) -> list[Path]:
+    """The documents' source files in a library folder (hidden files and sidecars left out), by name.
 
-    Raises :class:`CorpusError` with a one-line message for a missing or empty folder, an empty,
-    binary or non-UTF-8 text, a missing or invalid sidecar, a duplicate doc_id or a symlink that
-    leaves the folder.
+    Raises :class:`CorpusError` when two sources share a name (``a.pdf`` and ``a.txt``): one
+    sidecar cannot describe both.
+    """
+    found = sorted(
+        p
+        for p in corpus_dir.iterdir()
+        if p.suffix.lower() in SUFFIXES and not p.name.startswith(".") and (p.is_file() or p.is_symlink())
+    )
+    stems: dict[str, Path] = {}
+    for path in found:
+        if path.stem in stems:
+            raise CorpusError(
+                f"{path}: {stems[path.stem].name} has the same name; keep one of the two (one sidecar each)"
+            )
+        stems[path.stem] = path
+    return found
+
+
+def read_document_source(path: Path) -> tuple[str | SourceText, str]:
+    """A source file's text (plain for ``.txt``, hinted lines for other formats) and its SHA-256."""
+    if path.suffix.lower() == ".txt":
+        return read_text_file(path)
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise CorpusError(
+            f"{path}: cannot read the file ({exc.strerror}); check that it still exists"
+        ) from None
+    return read_source(path), digest
+
+
+def load_document(source: Path, side: Path) -> Document:
+    """Read and clean one source file with its sidecar (CorpusError, one line, when either is bad)."""
+    meta, drop = read_meta(side)
+    raw, digest = read_document_source(source)
+    paragraphs = clean_document(raw, meta, drop)
+    if not any(p.kind == "body" for p in paragraphs):
+        raise CorpusError(f"{source}: no body text found after cleaning; is this the right file?")
+    return Document(meta, digest, paragraphs)
+
+
+def load_corpus(corpus_dir: Path, on_file: Callable[[Path], None] | None = None) -> tuple[Document, ...]:
+    """Load and clean every ``<name>.<ext>`` + ``<name>.toml`` pair in ``corpus_dir``, sorted by doc_id.
+
+    ``on_file`` is told each source before it is read (for progress). Raises :class:`CorpusError`
+    with a one-line message for a missing or empty folder, an unreadable source, a missing or
+    invalid sidecar, a duplicate doc_id or a symlink that leaves the folder.
     """
     corpus_dir = Path(corpus_dir)
     require_corpus_dir(corpus_dir)
     root = corpus_dir.resolve()
-    texts = sorted(corpus_dir.glob("*.txt"))
-    if not texts:
-        raise CorpusError(f"{corpus_dir}: no documents (*.txt with a .toml sidecar) in the corpus folder")
+    sources = source_files(corpus_dir)
+    if not sources:
+        raise CorpusError(f"{corpus_dir}: the library has no documents; {ADD_HINT}")
+    stems = {p.stem for p in sources}
     for toml_path in sorted(corpus_dir.glob("*.toml")):
-        twin = toml_path.with_suffix(".txt")
-        if not twin.exists() and not twin.is_symlink():  # a broken symlink is reported below
-            raise CorpusError(f"{toml_path}: sidecar without a text; add {toml_path.stem}.txt or remove it")
-    docs: dict[str, Document] = {}
-    for txt in texts:
-        _check_inside(txt, root)
-        side = txt.with_suffix(".toml")
-        if not side.exists():
-            raise CorpusError(f"{txt}: metadata sidecar {side.name} is missing; create it (doc_id, title...)")
-        _check_inside(side, root)
-        meta, drop = read_meta(side)
-        raw, digest = read_text_file(txt)
-        if meta.doc_id in docs:
+        if toml_path.stem not in stems:
             raise CorpusError(
-                f"{side}: duplicate doc_id {meta.doc_id!r} (another sidecar uses it); rename one"
+                f"{toml_path}: sidecar without a document; add {toml_path.stem}.pdf (or .txt) or remove it"
             )
-        paragraphs = clean_document(raw, meta, drop)
-        if not any(p.kind == "body" for p in paragraphs):
-            raise CorpusError(f"{txt}: no body text found after cleaning; is this the right file?")
-        docs[meta.doc_id] = Document(meta, digest, paragraphs)
+    docs: dict[str, Document] = {}
+    for source in sources:
+        _check_inside(source, root)
+        side = source.with_suffix(".toml")
+        if not side.exists():
+            raise CorpusError(
+                f"{source}: metadata sidecar {side.name} is missing; create it (doc_id, title...)"
+            )
+        _check_inside(side, root)
+        if on_file:
+            on_file(source)
+        doc = load_document(source, side)
+        if doc.doc_id in docs:
+            raise CorpusError(
+                f"{side}: duplicate doc_id {doc.doc_id!r} (another sidecar uses it); rename one"
+            )
+        docs[doc.doc_id] = doc
     return tuple(docs[k] for k in sorted(docs))
 
 

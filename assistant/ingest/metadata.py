@@ -26,9 +26,7 @@ _JUNK_TITLE = re.compile(r"^(?:untitled|unknown|microsoft word - .*|.*\.(?:docx?
 _SUPERSCRIPTS = re.compile(r"[\d*†‡§¹²³⁴⁵⁶⁷⁸⁹⁰,，、;；]+")
 _CN_NAME = re.compile(rf"^[{_HAN}]{{2,4}}$")
 _EN_NAME = re.compile(r"^[A-Z][a-zA-Z'\-]+(?: [A-Z]\.?)*(?: [A-Z][a-zA-Z'\-]+){1,2}$")
-_AFFILIATION = re.compile(
-    r"(?:大学|学院|研究院|研究所|研究中心|University|Institute|School|College|Academy)"
-)
+_AFFILIATION = re.compile(r"(?:大学|学院|研究院|研究所|研究中心|University|Institute|School|College|Academy)")
 _JOURNAL = re.compile(
     rf"^(?:[{_HAN}]{{2,16}}(?:学报|杂志|研究|评论|论坛|法学|经济|世界)|.*\bJournal of\b.*|.*\bReview\b.*)$"
 )

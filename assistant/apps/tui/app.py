@@ -335,7 +335,7 @@ class AssistantApp(App[None]):
             before, after = [], []
         meta = engine.documents.get(p.doc_id)
         view.update(evidence_text(p, meta, before, after, span, self.lang, score, marker))
-        self._main.query_one("#evidence-pane").border_title = f"{t('evidence', self.lang)} · {p.ref}"
+        self._main.query_one("#evidence-pane").border_title = f"{t('evidence', self.lang)} · {p.cite_label}"
         self._main.query_one("#evidence-pane", VerticalScroll).scroll_home(animate=False)
 
     def _render_status(self) -> None:
@@ -479,7 +479,9 @@ class AssistantApp(App[None]):
         else:
             span = hit_span(obj)
             quote = p.text[span[0] : span[1]] if span else p.text
-        self.copy_to_clipboard(clip_text(p.ref, quote, engine.documents.get(p.doc_id), section_path(p)))
+        self.copy_to_clipboard(
+            clip_text(p.ref, quote, engine.documents.get(p.doc_id), section_path(p), p.pages_label)
+        )
         self.notify(t("copied", self.lang, ref=p.ref), timeout=3)
 
 

@@ -117,7 +117,7 @@ def citation_prompt(c: Citation, meta: DocumentMeta | None) -> Table:
     if c.paragraph.section:
         body.append(SECTION_SEP + section_path(c.paragraph), style=DIM)
     body.append(" · ")
-    body.append(c.paragraph.ref, style=REF)
+    body.append(c.paragraph.cite_label, style=REF)
     grid = Table.grid(padding=(0, 1, 0, 0), expand=True)
     grid.add_column(no_wrap=True)
     grid.add_column(ratio=1, overflow="fold")  # fold: a long CJK run is one "word" to Rich
@@ -135,7 +135,7 @@ def source_prompt(hit: Hit, cited: int | None) -> Text:
     out = Text()
     out.append(f"{hit.rank}. ", style="bold")
     out.append(f"{hit.score:.3f} ", style="#98c379")
-    out.append(p.ref, style=REF)
+    out.append(p.cite_label, style=REF)
     if cited is not None:
         out.append(f" [{cited}]", style="bold #61afef")
     if p.section:
@@ -215,9 +215,9 @@ def reader_unit(p: Paragraph, span: tuple[int, int] | None, marker: int | None) 
     return out
 
 
-def clip_text(ref: str, quote: str, meta: DocumentMeta | None, section: str) -> str:
+def clip_text(ref: str, quote: str, meta: DocumentMeta | None, section: str, pages: str = "") -> str:
     """What ``y`` copies: the quote and a citation line a writer can paste as is."""
-    where = ", ".join(x for x in (doc_label(meta, ref.split(":")[0]), section, ref) if x)
+    where = ", ".join(x for x in (doc_label(meta, ref.split(":")[0]), section, ref, pages) if x)
     return f"“{quote}” ({where})"
 
 
