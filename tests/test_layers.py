@@ -27,6 +27,7 @@ LAYERS = {
     "assistant.search": 3,
     "assistant.answer": 4,
     "assistant.engine": 5,
+    "assistant.curate": 5,
     "assistant.apps": 6,
 }
 

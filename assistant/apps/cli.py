@@ -1,4 +1,4 @@
-"""The ``assistant`` command: models, index, ask, show, glossary, batch, eval, serve (and the TUI).
+"""The ``assistant`` command: models, index, add, docs, remove, ask, show, glossary, batch, eval, serve, tui.
 
 Commands import what they need when they run: ``assistant ask`` handed to a running server must
 start in a fraction of a second, so the engine (numpy, faiss, jieba) loads only on the in-process
@@ -281,7 +281,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="assistant", description="Quoted, paragraph-cited answers from a local document collection."
     )
-    parser.add_argument("--corpus", type=Path, help="corpus folder")
+    parser.add_argument(
+        "--library",
+        "--corpus",
+        dest="corpus",
+        type=Path,
+        help="library folder (default: $ASSISTANT_CORPUS; the bundled corpus/ inside this repository, "
+        "else a per-user data folder)",
+    )
     parser.add_argument("--index", type=Path, help="index folder")
     sub = parser.add_subparsers(dest="command")
 
@@ -344,8 +351,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_glossary)
 
     from assistant.apps.batch import add_parser as add_batch_parser
+    from assistant.apps.library_cli import add_parsers as add_library_parsers
 
     add_batch_parser(sub)
+    add_library_parsers(sub)
 
     p = sub.add_parser("show", help="print a unit with its section path and neighbours")
     p.add_argument("ref", help="e.g. xu-geng-2021:p42")

@@ -1,0 +1,174 @@
+"""``assistant add``, ``assistant docs`` and ``assistant remove``: the user's own papers.
+
+On a terminal, adding shows a progress bar with the file being read and, above it, a line per file
+(its doc_id, pages and paragraphs); in a log each file is one plain line. The table of documents
+is drawn by rich to the terminal's width (``$COLUMNS`` respected, CJK counted double).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from assistant.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
+
+
+@contextmanager
+def _bar(enabled: bool) -> Iterator[tuple[Callable[[Path, int, int], None], Callable[[int, int], None]]]:
+    """(on_file, on_embedded) callbacks: a rich bar on a terminal, nothing otherwise."""
+    if not enabled:
+        yield (lambda path, k, n: None), (lambda done, total: None)
+        return
+    from rich import progress as rp
+    from rich.console import Console
+
+    columns = (
+        rp.TextColumn("{task.description}"),
+        rp.BarColumn(),
+        rp.MofNCompleteColumn(),
+        rp.TimeElapsedColumn(),
+    )
+    with rp.Progress(
+        *columns, console=Console(file=sys.stderr), transient=True, redirect_stdout=False
+    ) as bar:
+        reading = bar.add_task("reading", total=None)
+        embedding: list[rp.TaskID] = []
+
+        def on_file(path: Path, k: int, n: int) -> None:
+            bar.update(reading, description=f"reading {path.name}", completed=k, total=n)
+
+        def on_embedded(done: int, total: int) -> None:
+            if not embedding:
+                bar.update(reading, visible=False)
+                embedding.append(bar.add_task("embedding new text", total=total))
+            bar.update(embedding[0], completed=done, total=total)
+
+        yield on_file, on_embedded
+
+
+def _pages(n: int) -> str:
+    return f"{n} page{'s' if n != 1 else ''}" if n else "no pages"
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    """Add files and folders; one line per file on stdout, progress on a terminal's stderr."""
+    from assistant.curate import add_documents
+
+    settings = _settings(args)
+    with _bar(sys.stderr.isatty()) as (on_file, on_embedded):
+        report = add_documents(settings, args.paths, args.embedder, on_file, on_embedded)
+    for item in report.staged:
+        if item.action == "unchanged":
+            print(f"unchanged  {item.doc_id:<16} {item.origin} (already added; nothing to do)")
+            continue
+        doc = item.document
+        assert doc is not None
+        body = sum(p.kind == "body" for p in doc.paragraphs)
+        verb = "replaced" if item.action == "replace" else "added"
+        print(f"{verb:<10} {item.doc_id:<16} {item.origin} ({_pages(doc.meta.pages)}, {body} paragraphs)")
+    if report.build is not None:
+        b = report.build
+        print(
+            f"indexed {b.n_documents} documents ({b.embedded} chunks embedded, "
+            f"{b.n_chunks - b.embedded} from cache) in {b.seconds:.1f}s; library: {settings.corpus_dir}"
+        )
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    """The documents in the library as a table (or JSON lines with --json)."""
+    import json
+
+    from assistant.index.store import document_sizes
+    from assistant.ingest.corpus import read_meta
+    from assistant.ingest.library import entries
+
+    settings = _settings(args)
+    found = entries(settings.corpus_dir)
+    sizes = document_sizes(settings.resolved_index_dir)
+    rows = []
+    for entry in found:
+        meta, _ = read_meta(entry.sidecar)
+        paragraphs, last_page = sizes.get(entry.doc_id, (0, 0))
+        rows.append(
+            {
+                "doc_id": entry.doc_id,
+                "title": meta.title,
+                "authors": list(meta.authors),
+                "year": meta.year,
+                "pages": meta.pages or last_page or None,
+                "paragraphs": paragraphs if entry.doc_id in sizes else None,
+                "added": meta.added[:10] or None,
+                "file": entry.path.name,
+            }
+        )
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    if not rows:
+        print(f"the library at {settings.corpus_dir} is empty; add papers with `assistant add FILE...`")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} documents in {settings.corpus_dir}", title_justify="left")
+    for name, kw in (
+        ("doc_id", {"no_wrap": True}),
+        ("title", {"ratio": 3}),
+        ("authors", {"ratio": 1}),
+        ("year", {"justify": "right", "no_wrap": True}),
+        ("pages", {"justify": "right", "no_wrap": True}),
+        ("paragraphs", {"justify": "right", "no_wrap": True}),
+        ("added", {"no_wrap": True}),
+    ):
+        table.add_column(name, **kw)
+    dash = "–"
+    for r in rows:
+        table.add_row(
+            r["doc_id"],
+            r["title"],
+            "、".join(r["authors"])
+            if any("\u4e00" <= ch <= "\u9fff" for a in r["authors"] for ch in a)
+            else ", ".join(r["authors"]),
+            str(r["year"] or "n.d."),
+            str(r["pages"] or dash),
+            str(r["paragraphs"] if r["paragraphs"] is not None else "not indexed"),
+            r["added"] or "bundled",
+        )
+    Console(soft_wrap=False).print(table)
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Take documents out of the library and the index."""
+    from assistant.curate import remove_document
+
+    settings = _settings(args)
+    for doc_id in args.doc_ids:
+        with _bar(sys.stderr.isatty()) as (_, on_embedded):
+            entry = remove_document(settings, doc_id, args.embedder, on_embedded)
+        print(f"removed    {entry.doc_id:<16} {entry.path.name} (added from {entry.source})")
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``add``, ``docs`` and ``remove``."""
+    p = sub.add_parser("add", help="add PDF, Word, Markdown, HTML or text files (or folders) to the library")
+    p.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="files, or folders to search recursively"
+    )
+    p.set_defaults(func=cmd_add)
+    p = sub.add_parser("docs", help="list the documents in the library")
+    p.add_argument("--json", action="store_true", help="one JSON object per document")
+    p.set_defaults(func=cmd_docs)
+    p = sub.add_parser("remove", help="take documents out of the library and the index")
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID", help="as `assistant docs` lists them")
+    p.set_defaults(func=cmd_remove)
