@@ -41,6 +41,8 @@ class Style:
     leading: float = 1.55
     running_head: str = "湖北经济学院学报"
     page_numbers: bool = True
+    first_folio: int = 1
+    """The number printed on the first page (a journal paper starts where the issue has got to)."""
     title_size: float = 18.0
     margin: float = 60.0
     gutter: float = 18.0
@@ -88,7 +90,7 @@ class _Typesetter:
             c.drawString(s.margin, self.h - s.margin + 12, s.running_head)
         if s.page_numbers:
             c.setFont(s.body_font, 9)
-            c.drawCentredString(self.w / 2, s.margin - 30, str(self.page))
+            c.drawCentredString(self.w / 2, s.margin - 30, str(self.page + s.first_folio - 1))
         for col in range(s.columns):
             y = s.margin - 8 + self._notes_height(col)
             x = s.margin + col * (self.col_w + s.gutter)

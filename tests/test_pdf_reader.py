@@ -162,3 +162,58 @@ def test_unreadable_pdfs_get_one_line_that_names_the_file(seeds, tmp_path, case,
         read_pdf(path)
     text = str(err.value)
     assert message in text and str(path) in text and "\n" not in text
+
+
+@pytest.mark.parametrize("first_folio", [1, 117])
+def test_pages_are_the_numbers_printed_on_them(seeds, tmp_path, first_folio):
+    # a journal paper starts on the page the issue has reached: citations give the printed number
+    doc = seeds["yang-nd"]
+    placed, source, paras = _read_back(doc, tmp_path, Style(first_folio=first_folio))
+    printed = {_norm(k): v for k, v in placed.pages.items()}
+    body = [p for p in paras if p.kind == "body" and _norm(p.text) in printed]
+    assert len(body) >= 20
+    shift = first_folio - 1
+    for p in body:
+        first, last = printed[_norm(p.text)]
+        assert (p.page_start, p.page_end) == (first + shift, last + shift), p.ref
+
+
+def test_without_printed_numbers_pages_are_the_pdf_pages(seeds, tmp_path):
+    doc = seeds["yang-nd"]
+    placed, _, paras = _read_back(doc, tmp_path, Style(page_numbers=False))
+    printed = {_norm(k): v for k, v in placed.pages.items()}
+    body = [p for p in paras if p.kind == "body" and _norm(p.text) in printed]
+    assert body and all((p.page_start, p.page_end) == printed[_norm(p.text)] for p in body)
+
+
+def _page(k: int, head: str, foot: str) -> list:
+    from assistant.ingest.formats.pdfchars import PdfLine
+
+    body = [PdfLine("正文" * 10, k, 60, 500, 700 - 20 * i, 690 - 20 * i, 10.5, False) for i in range(5)]
+    return [
+        PdfLine(head, k, 60, 300, 790, 780, 9, False),
+        *body,
+        PdfLine(foot, k, 280, 300, 40, 30, 9, False),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("heads", "feet", "offset"),
+    [
+        (["湖北经济学院学报"] * 4, ["117", "118", "119", "120"], 116),
+        (
+            ["118 湖北经济学院学报", "李科：WTO谈判 119", "120 湖北经济学院学报", "李科：WTO谈判 121"],
+            [""] * 4,
+            117,
+        ),
+        (["湖北经济学院学报"] * 4, ["- 3 -", "- 4 -", "- 5 -", "- 6 -"], 2),
+        (["湖北经济学院学报"] * 4, ["1", "2", "3", "4"], 0),
+        (["湖北经济学院学报"] * 4, ["7", "", "", "30"], 0),  # no consistent numbering: PDF pages
+        (["2023年第5期"] * 4, [""] * 4, 0),  # a year in the banner is no page number
+    ],
+)
+def test_the_printed_page_numbering_is_found_in_heads_and_feet(heads, feet, offset):
+    from assistant.ingest.formats.pdf import folio_offset
+
+    pages = [_page(k, h, f) for k, (h, f) in enumerate(zip(heads, feet, strict=True), 1)]
+    assert folio_offset(pages) == offset

@@ -94,6 +94,33 @@ def _furniture(pages: Sequence[list[PdfLine]]) -> set[int]:
     return drop
 
 
+_FOLIO = re.compile(r"^[-–—·•\s]*(\d{1,4})[-–—·•\s]*$|^(\d{1,4})\s+\S|\S\s+(\d{1,4})$")
+
+
+def folio_offset(pages: Sequence[list[PdfLine]]) -> int:
+    """How far the printed page numbers run ahead of the PDF's page index (a journal paper that
+    starts on page 117 gives 116), or 0 when the pages print no consistent numbers.
+
+    A page number is a bare number at the top or bottom of the page, or one that opens or closes
+    a running head there; the offset must hold on at least half the pages (and two of them).
+    """
+    votes: Counter[int] = Counter()
+    for k, lines in enumerate(pages, 1):
+        ordered = sorted(lines, key=lambda ln: -ln.bottom)
+        seen = set()
+        for ln in ordered[:2] + ordered[-2:]:
+            m = _FOLIO.match(ln.text.strip())
+            if m:
+                offset = int(next(g for g in m.groups() if g)) - k
+                if offset >= 0 and offset not in seen:
+                    seen.add(offset)
+                    votes[offset] += 1
+    if not votes:
+        return 0
+    offset, count = votes.most_common(1)[0]
+    return offset if count >= max(2, len(pages) / 2) else 0
+
+
 def _footnotes(placed: list[tuple[PdfLine, int]], body: float, dropped: set[int]) -> set[int]:
     """ids of the smaller-face lines at the foot of a page (or of a column), below its body text."""
     content = [(ln, col) for ln, col in placed if id(ln) not in dropped]
@@ -154,6 +181,7 @@ def analyse(pages: Sequence[PdfPage]) -> tuple[list[SourceLine], dict[str, str]]
         # above the title on the first page: the journal's banner, printed once on a short paper
         first = next(k for k, (ln, _) in enumerate(placed[0]) if ln is title[0])
         dropped |= {id(ln) for ln, _ in placed[0][:first] if ln.size < body - 0.3}
+    folio = folio_offset(ordered)
     out: list[SourceLine] = []
     front = True  # the first page's lines above its first body-size line: title, authors, abstract
     for page in placed:
@@ -197,7 +225,7 @@ def analyse(pages: Sequence[PdfPage]) -> tuple[list[SourceLine], dict[str, str]]
                 indented = ln.x0 - margins.get(col, ln.x0) > ln.size * 0.9
                 gapped = prev is not None and prev[1] == col and prev[0].bottom - ln.bottom > pitch * 1.45
                 starts = indented or gapped or (bool(out) and out[-1].role == "heading")
-            out.append(SourceLine(ln.text, ln.page, role, starts, level))
+            out.append(SourceLine(ln.text, ln.page + folio, role, starts, level))
             if role != "drop":
                 prev = (ln, col)
     title_ids = {id(ln) for ln in title}
