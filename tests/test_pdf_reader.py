@@ -168,7 +168,7 @@ def test_unreadable_pdfs_get_one_line_that_names_the_file(seeds, tmp_path, case,
 def test_pages_are_the_numbers_printed_on_them(seeds, tmp_path, first_folio):
     # a journal paper starts on the page the issue has reached: citations give the printed number
     doc = seeds["yang-nd"]
-    placed, source, paras = _read_back(doc, tmp_path, Style(first_folio=first_folio))
+    placed, _, paras = _read_back(doc, tmp_path, Style(first_folio=first_folio))
     printed = {_norm(k): v for k, v in placed.pages.items()}
     body = [p for p in paras if p.kind == "body" and _norm(p.text) in printed]
     assert len(body) >= 20
