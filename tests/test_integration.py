@@ -166,3 +166,40 @@ def test_interrupted_index_keeps_the_previous_index(tmp_path: Path, sig: signal.
     )
     assert ask.returncode == 0, ask.stderr
     assert json.loads(ask.stdout)["passages"]
+
+
+def test_a_user_adds_a_pdf_asks_lists_and_removes_it(tmp_path) -> None:
+    """The done-when of the add issue, as a user runs it: `add` a PDF to an empty library outside
+    the repository, `ask` cites a paragraph of it with its printed page, `docs` lists it, `remove`
+    takes it out (real model, real commands in subprocesses)."""
+    from assistant.ingest.corpus import load_corpus
+    from tests.pdfmaker import Style, make_pdf
+
+    doc = next(d for d in load_corpus(ROOT / "corpus") if d.doc_id == "xu-geng-2021")
+    pdf = tmp_path / "paper.pdf"
+    placed = make_pdf(doc, pdf, Style(first_folio=41))
+    env = {k: v for k, v in os.environ.items() if k not in ("ASSISTANT_CORPUS", "ASSISTANT_INDEX")}
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")  # the per-user library, here a fresh one
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        cli = [sys.executable, "-m", "assistant.apps.cli", *args]
+        return subprocess.run(cli, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+
+    added = run("add", str(pdf))
+    assert added.returncode == 0, added.stderr
+    assert (tmp_path / "data" / "assistant" / "library" / "xu-geng-nd.pdf").is_file()
+    asked = run("ask", "--json", "What does negative integration mean?")
+    record = json.loads(asked.stdout)
+    assert record["answerable"] and schema_problems(record) == []
+    cited = record["citations"][0]
+    assert cited["doc_id"] == "xu-geng-nd" and "负向一体化" in cited["text"]
+    printed = {"".join(k.split()): v for k, v in placed.pages.items()}
+    first, last = printed["".join(cited["text"].split())]
+    assert (cited["page_start"], cited["page_end"]) == (first + 40, last + 40)
+    shown = run("ask", "--no-server", "What does negative integration mean?")
+    assert f"{cited['ref']} · p" in shown.stdout
+    listed = run("docs", "--json")
+    assert json.loads(listed.stdout)["doc_id"] == "xu-geng-nd"
+    removed = run("remove", "xu-geng-nd")
+    assert removed.returncode == 0, removed.stderr
+    assert "empty" in run("docs").stdout
