@@ -97,8 +97,7 @@ class _Typesetter:
             for note in self.notes[col]:
                 for line in self._note_lines(note):
                     y -= s.note_size * 1.4
-                    c.setFont(s.body_font, s.note_size)
-                    c.drawString(x, y, line)
+                    self._draw(x, y, line, s.body_font, s.note_size)
         c.showPage()
 
     def _note_lines(self, text: str) -> list[str]:
@@ -125,7 +124,13 @@ class _Typesetter:
 
     # -- text
     def _width(self, text: str, font: str, size: float) -> float:
-        return pdfmetrics.stringWidth(text, font, size)
+        return sum(pdfmetrics.stringWidth(run, f, size) for run, f in _runs(text, font))
+
+    def _draw(self, x: float, y: float, text: str, font: str, size: float) -> None:
+        for run, f in _runs(text, font):
+            self.c.setFont(f, size)
+            self.c.drawString(x, y, run)
+            x += pdfmetrics.stringWidth(run, f, size)
 
     def _wrap(self, text: str, font: str, size: float, width: float, indent: float) -> list[str]:
         lines: list[str] = []
@@ -174,8 +179,7 @@ class _Typesetter:
                 self.y = self.h - self.s.margin - 14
             self.notes[self.col].extend(own)
             self._advance(size * self.s.leading)
-            self.c.setFont(font, size)
-            self.c.drawString(self._x() + (indent if k == 0 else 0), self.y, line)
+            self._draw(self._x() + (indent if k == 0 else 0), self.y, line, font, size)
             first = first or self.page
             last = self.page
         return first, last
@@ -184,6 +188,23 @@ class _Typesetter:
         self._finish_page()
         self.c.save()
         return self.page
+
+
+_CID = ("STSong-Light",)
+
+
+def _runs(text: str, font: str) -> list[tuple[str, str]]:
+    """``text`` split into runs a font can print: reportlab's STSong-Light has no U+00B7 (the
+    middle dot of 帕斯卡尔·拉米), so that one is printed in Helvetica, as a typesetter would."""
+    if font not in _CID or "·" not in text:
+        return [(text, font)]
+    out: list[tuple[str, str]] = []
+    for k, part in enumerate(text.split("·")):
+        if k:
+            out.append(("·", "Helvetica"))
+        if part:
+            out.append((part, font))
+    return out
 
 
 def make_pdf(doc: Document, path: Path, style: Style | None = None, repeat: int = 1) -> Placed:
@@ -215,5 +236,13 @@ def make_pdf(doc: Document, path: Path, style: Style | None = None, repeat: int 
             own = {m: m + notes[ref].text for m, ref in zip(marks, p.links, strict=False) if ref in notes}
             pages = t.block(p.text, s.body_font, s.body_size, indent_em=2, notes=own)
             placed.pages.setdefault(" ".join(p.text.split()), pages)
+    # the English title, abstract and keywords, where Chinese journals print them: after the body
+    latin = ("Times-Roman", "Times-Bold") if s.body_font in _CID else (s.body_font, s.head_font)
+    english = {p.kind: p for p in doc.paragraphs if p.kind in ("abstract-en", "keywords-en")}
+    if english and doc.meta.title_en:
+        t.block(doc.meta.title_en, latin[1], 12, gap=12)
+    for kind in ("abstract-en", "keywords-en"):
+        if kind in english:
+            t.block(english[kind].text, latin[0], 9.5, gap=6)
     placed.page_count = t.close()
     return placed

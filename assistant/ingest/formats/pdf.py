@@ -29,6 +29,8 @@ _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
 _PAGE_NO = re.compile(r"^[-–—\s]*\d{1,4}[-–—\s]*$")
 _NOTE_MARK = re.compile(r"^(?:[①-⑳]|\[\d{1,3}\]|\d{1,3}[.)\s]|\*)")
+# an English abstract and keywords are often printed small after the body: labelled, they are no notes
+_FRONT_LABEL = re.compile(r"^\s*(?:Abstract|ABSTRACT|Key\s?words|KEY\s?WORDS|摘\s*要|关\s*键\s*词)\s*[:：]")
 _SENTENCE_END = re.compile(r"[。！？.!?：:；;]$")
 # a text layer this thin on most pages means the pages are images (a scan)
 _MIN_CHARS_PER_PAGE = 20
@@ -64,7 +66,18 @@ def _reading_order(page: PdfPage) -> list[tuple[PdfLine, int]]:
     cols = [(ln, _column(ln, page)) for ln in by_y]
     left = [c for c in cols if c[1] == 1]
     right = [c for c in cols if c[1] == 2]
-    if min(len(left), len(right)) < 5:
+    # two columns: most lines are narrow, and the left ones end where the right ones begin (a
+    # last page may hold only a few lines in its right column); a centred page number or a short
+    # line says nothing about columns, and punctuation may overhang a column by a few points
+    wide_left = [ln for ln, _ in left if ln.x1 - ln.x0 > page.width * 0.2]
+    wide_right = [ln for ln, _ in right if ln.x1 - ln.x0 > page.width * 0.2]
+    two = (
+        len(wide_left) >= 2
+        and len(wide_right) >= 2
+        and len(left) + len(right) >= 0.6 * len(cols)
+        and max(ln.x1 for ln in wide_left) < min(ln.x0 for ln in wide_right) + 6
+    )
+    if not two:
         return [(ln, 0) for ln in by_y]
     top = max(ln.bottom for ln, _ in left + right)
     above = [c for c in cols if c[1] == 0 and c[0].bottom > top]
@@ -129,9 +142,18 @@ def _footnotes(placed: list[tuple[PdfLine, int]], body: float, dropped: set[int]
         if _same(ln.size, body):
             for c in (0, 1, 2) if col == 0 else (0, col):
                 floors[c] = min(floors.get(c, ln.bottom), ln.bottom)
-    return {
-        id(ln) for ln, col in content if col in floors and ln.bottom < floors[col] and ln.size < body * 0.92
-    }
+    notes: set[int] = set()
+    labelled = False  # inside an abstract or keywords block printed small below the body
+    for ln, col in content:
+        if not (col in floors and ln.bottom < floors[col] and ln.size < body * 0.92):
+            continue
+        if _FRONT_LABEL.match(ln.text):
+            labelled = True
+        elif _NOTE_MARK.match(ln.text):
+            labelled = False
+        if not labelled:
+            notes.add(id(ln))
+    return notes
 
 
 def _title_lines(first: list[PdfLine], body: float) -> list[PdfLine]:
