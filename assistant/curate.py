@@ -36,6 +36,7 @@ def add_documents(
     embedder: Embedder | None = None,
     on_file: Callable[[Path, int, int], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    on_staged: Callable[[Staged], None] | None = None,
 ) -> AddReport:
     """Add files and folders to the library at ``settings.corpus_dir`` and rebuild the index.
 
@@ -47,7 +48,7 @@ def add_documents(
         raise UsageError("nothing to add; name one or more files or folders")
     change = Change(settings.corpus_dir)
     try:
-        staged = stage(settings.corpus_dir, paths, change.staging, on_file)
+        staged = stage(settings.corpus_dir, paths, change.staging, on_file, on_staged)
         if all(s.action == "unchanged" for s in staged) and settings.resolved_index_dir.is_dir():
             change.close()
             return AddReport(tuple(staged), None)

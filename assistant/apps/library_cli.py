@@ -12,19 +12,37 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.ingest.library import Staged
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
 
 
+def _outcome(item: Staged) -> str:
+    """One file's line: what happened, its doc_id, where it came from, pages and paragraphs."""
+    if item.action == "unchanged":
+        return f"unchanged  {item.doc_id:<16} {item.origin} (already added; nothing to do)"
+    doc = item.document
+    assert doc is not None
+    body = sum(p.kind == "body" for p in doc.paragraphs)
+    verb = "replaced" if item.action == "replace" else "read"
+    return f"{verb:<10} {item.doc_id:<16} {item.origin} ({_pages(doc.meta.pages)}, {body} paragraphs)"
+
+
+Callbacks = tuple[Callable[[Path, int, int], None], Callable[[int, int], None], Callable[["Staged"], None]]
+
+
 @contextmanager
-def _bar(enabled: bool) -> Iterator[tuple[Callable[[Path, int, int], None], Callable[[int, int], None]]]:
-    """(on_file, on_embedded) callbacks: a rich bar on a terminal, nothing otherwise."""
+def _bar(enabled: bool) -> Iterator[Callbacks]:
+    """(on_file, on_embedded, on_staged) callbacks: a rich bar on a terminal, nothing otherwise."""
     if not enabled:
-        yield (lambda path, k, n: None), (lambda done, total: None)
+        yield (lambda path, k, n: None), (lambda done, total: None), (lambda item: None)
         return
     from rich import progress as rp
     from rich.console import Console
@@ -50,7 +68,10 @@ def _bar(enabled: bool) -> Iterator[tuple[Callable[[Path, int, int], None], Call
                 embedding.append(bar.add_task("embedding new text", total=total))
             bar.update(embedding[0], completed=done, total=total)
 
-        yield on_file, on_embedded
+        def on_staged(item: Staged) -> None:
+            bar.console.print(_outcome(item), highlight=False, markup=False)
+
+        yield on_file, on_embedded, on_staged
 
 
 def _pages(n: int) -> str:
@@ -62,17 +83,11 @@ def cmd_add(args: argparse.Namespace) -> int:
     from assistant.curate import add_documents
 
     settings = _settings(args)
-    with _bar(sys.stderr.isatty()) as (on_file, on_embedded):
-        report = add_documents(settings, args.paths, args.embedder, on_file, on_embedded)
+    with _bar(sys.stderr.isatty()) as (on_file, on_embedded, on_staged):
+        report = add_documents(settings, args.paths, args.embedder, on_file, on_embedded, on_staged)
+    # stdout says what the library now holds, once everything is in (the terminal saw progress)
     for item in report.staged:
-        if item.action == "unchanged":
-            print(f"unchanged  {item.doc_id:<16} {item.origin} (already added; nothing to do)")
-            continue
-        doc = item.document
-        assert doc is not None
-        body = sum(p.kind == "body" for p in doc.paragraphs)
-        verb = "replaced" if item.action == "replace" else "added"
-        print(f"{verb:<10} {item.doc_id:<16} {item.origin} ({_pages(doc.meta.pages)}, {body} paragraphs)")
+        print(_outcome(item).replace("read      ", "added     ", 1))
     if report.build is not None:
         b = report.build
         print(
@@ -153,7 +168,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     for doc_id in args.doc_ids:
-        with _bar(sys.stderr.isatty()) as (_, on_embedded):
+        with _bar(sys.stderr.isatty()) as (_, on_embedded, _staged):
             entry = remove_document(settings, doc_id, args.embedder, on_embedded)
         print(f"removed    {entry.doc_id:<16} {entry.path.name} (added from {entry.source})")
     return 0

@@ -163,11 +163,13 @@ def stage(
     paths: Sequence[Path],
     staging: Path,
     on_file: Callable[[Path, int, int], None] | None = None,
+    on_staged: Callable[[Staged], None] | None = None,
 ) -> list[Staged]:
     """Copy, read and check every file to add into ``staging``; nothing in ``root`` changes.
 
-    ``on_file(path, k, n)`` is told before each file is read. Raises :class:`CorpusError` (one line
-    naming the file and the fix) for the first file that cannot be added.
+    ``on_file(path, k, n)`` is told before each file is read, ``on_staged`` each outcome. Raises
+    :class:`CorpusError` (one line naming the file and the fix) for the first file that cannot be
+    added.
     """
     files = collect(paths)
     current = entries(root)
@@ -191,6 +193,8 @@ def stage(
         known = by_hash.get(digest)
         if known and known.source == origin.name:
             out.append(Staged(origin, "unchanged", known.doc_id))
+            if on_staged:
+                on_staged(out[-1])
             continue
         if known:
             raise DocumentError(
@@ -242,6 +246,8 @@ def stage(
         out.append(
             Staged(origin, "replace" if replaces else "new", doc_id, final, final_side, replaces, document)
         )
+        if on_staged:
+            on_staged(out[-1])
     return out
 
 
