@@ -139,6 +139,11 @@ def _scan(path: Path) -> None:
     c.save()
 
 
+def _two_columns(path: Path) -> None:
+    doc = next(d for d in load_corpus(CORPUS) if d.doc_id == "li-2023")
+    make_pdf(doc, path, Style(columns=2))
+
+
 def _truncated(src: Path):
     def make(path: Path) -> None:
         data = src.read_bytes()
@@ -156,6 +161,7 @@ BAD = [
     ("paper.rtf", lambda papers: lambda p: p.write_text("{\\rtf1}"), "supported: pdf"),
     ("missing.pdf", lambda papers: lambda p: None, "no such file"),
     ("copy.pdf", lambda papers: lambda p: shutil.copyfile(papers["li-2023"], p), "already in the library"),
+    ("li-2cols.pdf", lambda papers: _two_columns, "looks like li-nd"),  # the same paper, other bytes
 ]
 
 
@@ -207,3 +213,25 @@ def test_remove_an_unknown_document_names_the_ones_there_are(papers, library, ca
     code, _, err = run(["remove", "nope-2020"], library, capsys)
     assert code == 2 and "li-nd" in err and "assistant docs" in err
     assert_one_line_error(err)
+
+
+def test_a_file_that_vanishes_mid_add_stops_it_with_nothing_added(papers, library, capsys, tmp_path):
+    from assistant.curate import add_documents
+    from assistant.errors import DocumentError
+    from assistant.index.embedder import HashingEmbedder
+    from assistant.settings import Settings
+
+    assert run(["add", str(papers["li-2023"])], library, capsys)[0] == 0
+    before = snapshot(library)
+    first, second = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    shutil.copyfile(papers["yang-nd"], first)
+    shutil.copyfile(papers["xu-geng-2021"], second)
+
+    def vanish(path: Path, k: int, n: int) -> None:
+        if k == 0:
+            second.unlink()  # gone while the first file is being read
+
+    settings = Settings(corpus_dir=library, index_dir=library.parent / "index")
+    with pytest.raises(DocumentError, match=r"b\.pdf: cannot read the file"):
+        add_documents(settings, [first, second], HashingEmbedder(64), on_file=vanish)
+    assert snapshot(library) == before
