@@ -28,7 +28,7 @@ from typing import Literal
 
 from assistant.errors import CorpusError, DocumentError
 from assistant.ingest.corpus import load_document, read_document_source, read_meta, source_files
-from assistant.ingest.formats import SUFFIXES
+from assistant.ingest.formats import SUFFIXES, unsupported
 from assistant.ingest.metadata import guess_meta, make_doc_id
 from assistant.ingest.source import SourceText
 from assistant.records import Document
@@ -113,11 +113,7 @@ def collect(paths: Iterable[Path]) -> list[Path]:
             out.extend(found)
         elif path.is_file():
             if path.suffix.lower() not in SUFFIXES:
-                kinds = ", ".join(s.lstrip(".") for s in SUFFIXES)
-                hint = " (save it as .docx)" if path.suffix.lower() == ".doc" else ""
-                raise DocumentError(
-                    f"{path}: cannot add {path.suffix or 'a file without a suffix'}{hint}; supported: {kinds}"
-                )
+                raise unsupported(path)
             out.append(path)
         else:
             raise DocumentError(f"{path}: no such file or folder; check the path")

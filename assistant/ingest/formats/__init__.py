@@ -42,6 +42,14 @@ def read_source(path: Path) -> SourceText:
 
             return read_html(path, text)
         return from_plain_text(text)
+    raise unsupported(path)
+
+
+def unsupported(path: Path) -> DocumentError:
+    """The one-line error for a file of a type no reader takes, naming the types that are."""
+    suffix = path.suffix.lower()
     kinds = ", ".join(s.lstrip(".") for s in SUFFIXES)
     hint = " (save it as .docx)" if suffix == ".doc" else ""
-    raise DocumentError(f"{path}: cannot read {suffix or 'files without a suffix'}{hint}; supported: {kinds}")
+    return DocumentError(
+        f"{path}: cannot read {suffix or 'files without a suffix'}{hint}; supported: {kinds}"
+    )
