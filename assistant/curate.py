@@ -16,6 +16,7 @@ from pathlib import Path
 
 from assistant.engine import build
 from assistant.errors import UsageError
+from assistant.index.doccache import document_loader
 from assistant.index.embedder import Embedder
 from assistant.index.store import BuildReport
 from assistant.ingest.library import Change, Entry, Staged, entries, stage
@@ -48,7 +49,8 @@ def add_documents(
         raise UsageError("nothing to add; name one or more files or folders")
     change = Change(settings.corpus_dir)
     try:
-        staged = stage(settings.corpus_dir, paths, change.staging, on_file, on_staged)
+        load = document_loader(settings.cache_dir if embedder is None else None)
+        staged = stage(settings.corpus_dir, paths, change.staging, on_file, on_staged, load)
         if all(s.action == "unchanged" for s in staged) and settings.resolved_index_dir.is_dir():
             change.close()
             return AddReport(tuple(staged), None)

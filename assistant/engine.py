@@ -22,6 +22,7 @@ from assistant.answer.reader.local import LlamaReader
 from assistant.answer.reader.prompts import PROMPT_VERSION
 from assistant.answer.reading import judge, reader_id, render
 from assistant.errors import IndexStoreError, QuestionError, UsageError
+from assistant.index.doccache import document_loader
 from assistant.index.embedcache import EmbeddingCache
 from assistant.index.embedder import Embedder, SentenceTransformerEmbedder
 from assistant.index.models import resolve_model
@@ -110,7 +111,9 @@ def build(
             f"unknown index type {settings.index_type!r} (ASSISTANT_INDEX_TYPE or --index-type); "
             f"choose one of {', '.join(INDEX_KINDS)}"
         )
-    documents = load_corpus(settings.corpus_dir, on_file)
+    documents = load_corpus(
+        settings.corpus_dir, on_file, document_loader(settings.cache_dir if embedder is None else None)
+    )
     glossary = Glossary.load(
         [p for d in documents for p in d.paragraphs], settings.corpus_dir / "glossary.tsv"
     )

@@ -128,7 +128,8 @@ def _paragraph_to_json(p: Paragraph) -> dict[str, object]:
     return asdict(p)
 
 
-def _paragraph_from_json(d: dict) -> Paragraph:
+def paragraph_from_json(d: dict) -> Paragraph:
+    """A :class:`Paragraph` from its JSON form (``asdict``)."""
     return Paragraph(
         ref=d["ref"],
         doc_id=d["doc_id"],
@@ -142,7 +143,8 @@ def _paragraph_from_json(d: dict) -> Paragraph:
     )
 
 
-def _meta_from_json(d: dict) -> DocumentMeta:
+def meta_from_json(d: dict) -> DocumentMeta:
+    """A :class:`DocumentMeta` from its JSON form (``asdict``)."""
     d = dict(d)
     d["authors"] = tuple(d.get("authors", ()))
     return DocumentMeta(**d)
@@ -377,7 +379,7 @@ def load_index(
         vectors = FaissIndex.load(build / "vectors.faiss")
         chunks = tuple(Chunk(**json.loads(line)) for line in (build / "chunks.jsonl").open(encoding="utf-8"))
         paragraphs = [
-            _paragraph_from_json(json.loads(line)) for line in (build / "paragraphs.jsonl").open("rb")
+            paragraph_from_json(json.loads(line)) for line in (build / "paragraphs.jsonl").open("rb")
         ]
         docs = json.loads((build / "documents.json").read_text(encoding="utf-8"))
         glossary = Glossary(
@@ -397,7 +399,7 @@ def load_index(
         raise IndexStoreError(
             f"index in {index_dir} is inconsistent (chunk without paragraph); {REBUILD_HINT}"
         )
-    documents = {d["doc_id"]: _meta_from_json(d) for d in docs}
+    documents = {d["doc_id"]: meta_from_json(d) for d in docs}
     return LoadedIndex(manifest, vectors, chunks, by_ref, documents, glossary)
 
 

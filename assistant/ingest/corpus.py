@@ -130,20 +130,28 @@ def read_document_source(path: Path) -> tuple[str | SourceText, str]:
     return read_source(path), digest
 
 
-def load_document(source: Path, side: Path) -> Document:
-    """Read and clean one source file with its sidecar (CorpusError, one line, when either is bad)."""
+def load_document(source: Path, side: Path, read: tuple[str | SourceText, str] | None = None) -> Document:
+    """Read and clean one source file with its sidecar (CorpusError, one line, when either is bad).
+
+    ``read`` is what :func:`read_document_source` already gave for ``source`` (not read again).
+    """
     meta, drop = read_meta(side)
-    raw, digest = read_document_source(source)
+    raw, digest = read or read_document_source(source)
     paragraphs = clean_document(raw, meta, drop)
     if not any(p.kind == "body" for p in paragraphs):
         raise CorpusError(f"{source}: no body text found after cleaning; is this the right file?")
     return Document(meta, digest, paragraphs)
 
 
-def load_corpus(corpus_dir: Path, on_file: Callable[[Path], None] | None = None) -> tuple[Document, ...]:
+def load_corpus(
+    corpus_dir: Path,
+    on_file: Callable[[Path], None] | None = None,
+    load: Callable[..., Document] = load_document,
+) -> tuple[Document, ...]:
     """Load and clean every ``<name>.<ext>`` + ``<name>.toml`` pair in ``corpus_dir``, sorted by doc_id.
 
-    ``on_file`` is told each source before it is read (for progress). Raises :class:`CorpusError`
+    ``on_file`` is told each source before it is read (for progress); ``load`` reads one (a
+    cache may stand in for :func:`load_document`). Raises :class:`CorpusError`
     with a one-line message for a missing or empty folder, an unreadable source, a missing or
     invalid sidecar, a duplicate doc_id or a symlink that leaves the folder.
     """
@@ -170,7 +178,7 @@ def load_corpus(corpus_dir: Path, on_file: Callable[[Path], None] | None = None)
         _check_inside(side, root)
         if on_file:
             on_file(source)
-        doc = load_document(source, side)
+        doc = load(source, side)
         if doc.doc_id in docs:
             raise CorpusError(
                 f"{side}: duplicate doc_id {doc.doc_id!r} (another sidecar uses it); rename one"

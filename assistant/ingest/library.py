@@ -160,6 +160,7 @@ def stage(
     staging: Path,
     on_file: Callable[[Path, int, int], None] | None = None,
     on_staged: Callable[[Staged], None] | None = None,
+    load: Callable[..., Document] = load_document,
 ) -> list[Staged]:
     """Copy, read and check every file to add into ``staging``; nothing in ``root`` changes.
 
@@ -202,7 +203,8 @@ def stage(
         staged_hashes[digest] = origin
         replaces = by_source.get(origin.name)
         try:
-            raw, _ = read_document_source(tmp)
+            read = read_document_source(tmp)
+            raw = read[0]
         except CorpusError as exc:
             raise _as_origin(exc, tmp, origin) from None
         source = raw if isinstance(raw, SourceText) else SourceText((), 0, {"first_page": raw[:4000]})
@@ -236,7 +238,7 @@ def stage(
         os.replace(tmp, final)
         os.replace(side, final_side)
         try:
-            document = load_document(final, final_side)
+            document = load(final, final_side, read)
         except CorpusError as exc:
             raise _as_origin(exc, final, origin) from None
         out.append(
