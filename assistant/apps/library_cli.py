@@ -137,8 +137,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
     table = Table(title=f"{len(rows)} documents in {settings.corpus_dir}", title_justify="left")
     for name, kw in (
         ("doc_id", {"no_wrap": True}),
-        ("title", {"ratio": 3}),
-        ("authors", {"ratio": 1}),
+        ("title", {"ratio": 3, "overflow": "fold"}),
+        ("authors", {"ratio": 1, "overflow": "fold"}),
         ("year", {"justify": "right", "no_wrap": True}),
         ("pages", {"justify": "right", "no_wrap": True}),
         ("paragraphs", {"justify": "right", "no_wrap": True}),
