@@ -21,7 +21,7 @@ from assistant.answer.reader.base import Reader
 from assistant.answer.reader.local import LlamaReader
 from assistant.answer.reader.prompts import PROMPT_VERSION
 from assistant.answer.reading import judge, reader_id, render
-from assistant.errors import IndexStoreError, QuestionError, UsageError
+from assistant.errors import CorpusError, IndexStoreError, QuestionError, UsageError
 from assistant.index.doccache import document_loader
 from assistant.index.embedcache import EmbeddingCache
 from assistant.index.embedder import Embedder, SentenceTransformerEmbedder
@@ -29,7 +29,7 @@ from assistant.index.models import resolve_model
 from assistant.index.reader_model import is_reader_verified, reader_file
 from assistant.index.store import BuildReport, LoadedIndex, build_index, corpus_hash, load_index
 from assistant.index.vectorstore import INDEX_KINDS
-from assistant.ingest.corpus import load_corpus, require_corpus_dir
+from assistant.ingest.corpus import ADD_HINT, load_corpus, require_corpus_dir, source_files
 from assistant.ingest.glossary import Glossary
 from assistant.records import Answer, DocumentMeta, Lang, Paragraph, ReaderNote
 from assistant.search.retrieval import FusionWeights, HybridRetriever
@@ -178,6 +178,8 @@ class Engine:
         """
         settings = settings or Settings.from_env()
         require_corpus_dir(settings.corpus_dir)  # named first: a missing corpus explains a missing index
+        if not source_files(settings.corpus_dir):
+            raise CorpusError(f"{settings.corpus_dir}: the library has no documents; {ADD_HINT}")
         emb = embedder or default_embedder(settings)
         index = load_index(settings.resolved_index_dir, emb.fingerprint, corpus_hash(settings.corpus_dir))
         chosen, hint = default_reader(settings) if isinstance(reader, str) else (reader, "")

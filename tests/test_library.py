@@ -93,6 +93,9 @@ def test_add_ask_docs_remove(papers, library, capsys, tmp_path):
     assert code == 0
     code, out, _ = run(["docs"], library, capsys)
     assert "empty" in out
+    code, _, err = run(["ask", "--no-server", "什么是负向一体化？"], library, capsys)
+    assert code == 1 and "has no documents" in err and "assistant add" in err
+    assert_one_line_error(err)
 
 
 def test_a_folder_is_added_recursively_and_a_changed_file_replaces_its_document(
