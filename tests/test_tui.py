@@ -560,3 +560,20 @@ async def test_real_engine_answers_with_a_quoted_citation(tmp_path: Path) -> Non
         assert isinstance(shown, Text) and first.paragraph.ref in shown.plain and "[1]" in shown.plain
         assert highlighted_text(app) == first.quote  # the quoted sentence, highlighted in its paragraph
         assert first.paragraph.ref in str(app.query_one("#evidence-pane").border_title)
+
+
+# ---------------------------------------------------------------- pages in the evidence and reader
+
+
+@pytest.mark.parametrize(
+    ("pages", "shown"),
+    [((7, 7), "li-2023:p14 · p. 7"), ((7, 8), "li-2023:p14 · pp. 7–8"), ((None, None), "li-2023:p14")],
+)
+def test_evidence_and_reader_name_the_page(pages, shown) -> None:
+    from assistant.apps.tui.render import evidence_text, reader_unit
+    from assistant.records import Paragraph
+
+    p = Paragraph("li-2023:p14", "li-2023", "body", 14, ("一、",), "正文。", (), *pages)
+    evidence = evidence_text(p, None, (), (), (0, 3), "en").plain
+    assert f"▌ {shown}\n" in evidence
+    assert reader_unit(p, None, None).plain.startswith(shown + "  一、\n")

@@ -181,7 +181,7 @@ def evidence_text(
         out.append("\n" + tail(u.text, BEFORE_CELLS) + "\n", style=DIM)
     out.append("\n")
     head = Text("▌ ", style="bold #e5c07b")
-    head.append(p.ref, style=REF)
+    head.append(p.cite_label, style=REF)
     if marker is not None:
         head.append(f"  [{marker}]", style="bold #61afef")
     if score is not None:
@@ -203,7 +203,7 @@ def evidence_text(
 def reader_unit(p: Paragraph, span: tuple[int, int] | None, marker: int | None) -> Text:
     """One unit in the full-document reader; ``span`` (if any) is highlighted."""
     out = Text()
-    out.append(p.ref, style=REF if span is not None or marker is not None else DIM)
+    out.append(p.cite_label, style=REF if span is not None or marker is not None else DIM)
     if marker is not None:
         out.append(f"  [{marker}]", style="bold #61afef")
     if p.section:
