@@ -74,7 +74,9 @@ def default_reader(settings: Settings) -> tuple[Reader | None, str]:
 def default_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     """The configured sentence-transformers model, resolved to a verified local folder."""
     spec = resolve_model(settings.model, settings.cache_dir)
-    return SentenceTransformerEmbedder(spec.name, spec.path, spec.digests, threads=settings.threads)
+    return SentenceTransformerEmbedder(
+        spec.name, spec.path, spec.digests, threads=settings.threads, probe_file=settings.probe_path
+    )
 
 
 def clean_question(question: str) -> tuple[str, Lang]:

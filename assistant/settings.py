@@ -7,6 +7,7 @@ first use) is imported, so the light socket client can import this without pulli
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -121,6 +122,12 @@ class Settings:
     def models_dir(self) -> Path:
         """Verified model copies: ``<cache>/models/<name>``."""
         return self.cache_dir / "models"
+
+    @property
+    def probe_path(self) -> Path:
+        """The embedding model's probe vector recorded at install, one file per configured model."""
+        slug = hashlib.sha256((self.model or DEFAULT_MODEL).encode()).hexdigest()[:16]
+        return self.cache_dir / "probes" / f"{slug}.json"
 
     @property
     def embedding_cache_path(self) -> Path:

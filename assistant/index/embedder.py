@@ -8,6 +8,7 @@ deterministic stand-in for tests: character n-grams hashed into a fixed space.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -16,7 +17,14 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from assistant.index.models import force_offline
+from assistant.errors import ModelError
+from assistant.index.integrity import invalid_rows
+from assistant.index.models import FETCH_HINT, distrust, force_offline
+
+PROBE_TEXT = "监管合作 regulatory cooperation: 协商一致的决策方式 (consensus decision-making)."
+"""A fixed passage whose vector is recorded at install and compared at every load."""
+PROBE_MIN_COSINE = 0.999
+"""Thread counts and BLAS kernels move a vector by ~1e-6; a damaged weight moves it far more."""
 
 
 @runtime_checkable
@@ -117,8 +125,11 @@ class SentenceTransformerEmbedder:
         # (bench/model-options-report.md). Vectors do not depend on it.
         batch_size: int = 8,
         threads: int | None = None,
+        probe_file: Path | None = None,
     ) -> None:
+        """``probe_file`` holds the probe vector recorded at install (see :meth:`record_probe`)."""
         self._name = name
+        self._probe_file = probe_file
         self._path = Path(path)
         self._digests = dict(digests)
         self._batch_size = batch_size
@@ -159,8 +170,63 @@ class SentenceTransformerEmbedder:
                 from sentence_transformers import SentenceTransformer
 
                 torch.set_num_threads(self._threads)
-                self._model = SentenceTransformer(str(self._path), device="cpu", local_files_only=True)
+                model = SentenceTransformer(str(self._path), device="cpu", local_files_only=True)
+                self._self_check(self._probe(model))
+                self._model = model
             return self._model
+
+    def _probe(self, model: Any) -> np.ndarray:
+        return np.asarray(
+            model.encode([PROBE_TEXT], convert_to_numpy=True, normalize_embeddings=True), dtype=np.float32
+        )[0]
+
+    def _damaged(self, why: str) -> ModelError:
+        # The size+mtime marker vouched for files whose bytes changed: make the next fetch hash them.
+        distrust(self._path)
+        return ModelError(
+            f"the embedding model in {self._path} {why}: its files are damaged; {FETCH_HINT} to check "
+            "and repair them (or point ASSISTANT_MODEL at a good copy)"
+        )
+
+    def _self_check(self, vector: np.ndarray) -> None:
+        """ModelError unless the probe passage gives a finite unit vector close to the recorded one.
+
+        Costs one short encode per load; catches a model file damaged without its size or mtime
+        changing, which the verified-marker cannot see.
+        """
+        if len(invalid_rows(vector.reshape(1, -1))):
+            raise self._damaged("gives vectors that are not finite unit vectors")
+        recorded = self._recorded_probe()
+        if recorded is not None and (
+            recorded.shape != vector.shape or float(recorded @ vector) < PROBE_MIN_COSINE
+        ):
+            raise self._damaged("no longer gives the vector recorded when it was installed")
+
+    def _recorded_probe(self) -> np.ndarray | None:
+        if self._probe_file is None:
+            return None
+        try:
+            data = json.loads(self._probe_file.read_text(encoding="utf-8"))
+            if data.get("fingerprint") != self.fingerprint:
+                return None
+            return np.asarray(data["vector"], dtype=np.float32)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # no record (a model installed before records, or removed): nothing to compare
+
+    def record_probe(self) -> bool:
+        """Record the probe vector of this (verified) model at install; False if one is already recorded.
+
+        Loads the model (which checks it against any earlier record first).
+        """
+        if self._probe_file is None or self._recorded_probe() is not None:
+            return False
+        vector = self._probe(self.model)
+        self._probe_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._probe_file.with_name(f".{self._probe_file.name}.{os.getpid()}.tmp")
+        payload = {"fingerprint": self.fingerprint, "text": PROBE_TEXT, "vector": vector.tolist()}
+        tmp.write_text(json.dumps(payload), encoding="utf-8")
+        os.replace(tmp, self._probe_file)
+        return True
 
     def _encode(self, texts: Sequence[str], prompt_name: str) -> np.ndarray:
         model = self.model
@@ -177,7 +243,10 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
             **kwargs,
         )
-        return np.asarray(vectors, dtype=np.float32)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if len(invalid_rows(vectors)):
+            raise self._damaged("gave vectors that are not finite unit vectors")
+        return vectors
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, "query")

@@ -11,6 +11,7 @@ cache in one rename. A small marker file records what was verified so later runs
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -162,6 +163,16 @@ def _marker_vouches(path: Path, digests: Mapping[str, str]) -> set[str]:
     return ok
 
 
+def distrust(path: Path) -> None:
+    """Forget that the files under ``path`` were verified, so the next fetch or load hashes them.
+
+    Used when a file turns out damaged although its size and mtime (what the marker trusts) did not
+    change; a missing marker or a read-only folder is left as it is.
+    """
+    with contextlib.suppress(OSError):
+        (path / MARKER).unlink(missing_ok=True)
+
+
 def is_verified(path: Path, digests: Mapping[str, str]) -> bool:
     """True when the marker vouches for every file of ``digests`` (fast, no hashing)."""
     return path.is_dir() and _marker_vouches(path, digests) == set(digests)
@@ -183,6 +194,7 @@ def verify_model(path: Path, digests: Mapping[str, str] | None = None, full: boo
             continue
         actual = _sha256(file)
         if actual != expected:
+            distrust(path)  # so `models fetch` hashes the copy and replaces it
             raise ModelError(f"model file {rel} in {path} does not match its sha256 digest; {FETCH_HINT}")
 
 

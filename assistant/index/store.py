@@ -22,7 +22,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +31,21 @@ from assistant import __version__
 from assistant.errors import IndexStoreError
 from assistant.index.embedcache import EmbeddingCache, embed_with_cache
 from assistant.index.embedder import Embedder
+from assistant.index.integrity import (
+    REBUILD_DAMAGED,
+    check_files,
+    check_scores,
+    digest_files,
+    invalid_rows,
+)
 from assistant.index.vectorstore import FaissIndex, VectorIndex, choose_kind
 from assistant.ingest.chunking import chunk_paragraphs
 from assistant.ingest.formats import SUFFIXES
 from assistant.ingest.glossary import Glossary, GlossaryEntry
 from assistant.records import Chunk, Document, DocumentMeta, Paragraph
 
-FORMAT_VERSION = 1
+# 2: the manifest records the SHA-256 of every file of its build (checked at every load).
+FORMAT_VERSION = 2
 REBUILD_HINT = "run `assistant index` to rebuild it"
 
 
@@ -59,6 +67,8 @@ class Manifest:
     build_seconds: float = 0.0
     embedded_chunks: int = 0
     extra: dict[str, object] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    """SHA-256 of every other file of the build, so a damaged byte is refused, not searched."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +127,9 @@ def corpus_hash(corpus_dir: Path) -> str:
     if corpus_dir.is_dir():
         for path in sorted(corpus_dir.iterdir()):
             if path.suffix.lower() in (*SUFFIXES, ".toml", ".tsv") and path.is_file():
-                h.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+                # fsencode: a file name that is not valid UTF-8 (GBK names from unpacked zip
+                # files) hashes by its bytes instead of failing to encode.
+                h.update(os.fsencode(path.name) + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
 
 
@@ -158,6 +170,14 @@ def _write_jsonl(path: Path, rows: Sequence[dict]) -> None:
     with path.open("w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _write_durably(path: Path, text: str) -> None:
+    """Write ``text`` and fsync it, so a rename that publishes it never points at an empty file."""
+    with path.open("w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _fsync_dir(path: Path) -> None:
@@ -288,14 +308,17 @@ def build_index(
                     encoding="utf-8",
                 )
                 _write_jsonl(tmp / "glossary.jsonl", [asdict(e) for e in (glossary or Glossary()).entries])
-                (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
                 for f in tmp.iterdir():
                     with f.open("rb") as fh:
                         os.fsync(fh.fileno())
+                # Hashed after the fsync, from the disk: what a later load will read.
+                manifest = replace(manifest, files=digest_files(tmp, (f.name for f in tmp.iterdir())))
+                _write_durably(tmp / "manifest.json", json.dumps(asdict(manifest), indent=1))
                 tmp.rename(final)
                 _fsync_dir(builds)
+                previous = _live_name(index_dir)
                 pointer = index_dir / "CURRENT.tmp"
-                pointer.write_text(name + "\n", encoding="utf-8")
+                _write_durably(pointer, name + "\n")
                 os.replace(pointer, index_dir / "CURRENT")
                 _fsync_dir(index_dir)
             except BaseException:
@@ -303,7 +326,7 @@ def build_index(
                 if _live_name(index_dir) != name:
                     shutil.rmtree(final, ignore_errors=True)
                 raise
-            _prune_builds(builds, keep=name)
+            _prune_builds(builds, keep=(name, previous))
         return BuildReport(
             final, len(documents), len(paragraphs), len(chunks), embedded, time.perf_counter() - started
         )
@@ -316,10 +339,15 @@ def _live_name(index_dir: Path) -> str | None:
         return None
 
 
-def _prune_builds(builds: Path, keep: str) -> None:
-    """Remove superseded and abandoned builds (best effort: a reader may still hold one open)."""
+def _prune_builds(builds: Path, keep: tuple[str | None, ...]) -> None:
+    """Remove older and abandoned builds, keeping the live one and the one it replaced.
+
+    The replaced build stays until the next build: a reader that read ``CURRENT`` just before the
+    switch is still opening it, and removing it under that reader made it report a false
+    "corrupted" (best effort: a removal that fails is retried at the next build).
+    """
     for entry in builds.iterdir():
-        if entry.name != keep:
+        if entry.name not in keep:
             shutil.rmtree(entry, ignore_errors=True)
 
 
@@ -343,9 +371,8 @@ def current_build(index_dir: Path) -> Path:
     return path
 
 
-def read_manifest(index_dir: Path) -> Manifest:
-    """The manifest of the live build."""
-    path = current_build(index_dir) / "manifest.json"
+def _manifest_at(build: Path) -> Manifest:
+    path = build / "manifest.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return Manifest(**data)
@@ -355,15 +382,38 @@ def read_manifest(index_dir: Path) -> Manifest:
         ) from exc
 
 
+def read_manifest(index_dir: Path) -> Manifest:
+    """The manifest of the live build."""
+    return _manifest_at(current_build(index_dir))
+
+
 def load_index(
     index_dir: Path,
     model_fingerprint: str | None = None,
     corpus_fingerprint: str | None = None,
 ) -> LoadedIndex:
-    """Load the live build, refusing it if it was built by another model or from another corpus."""
-    manifest = read_manifest(index_dir)
+    """Load the live build, refusing it if it was built by another model or from another corpus,
+    or if any of its files no longer matches the digest its manifest recorded."""
+    build = current_build(index_dir)
+    try:
+        return _load_build(index_dir, build, model_fingerprint, corpus_fingerprint)
+    except IndexStoreError:
+        # A rebuild may have gone live while this build was being read; the new one is whole.
+        again = current_build(index_dir)
+        if again == build:
+            raise
+        return _load_build(index_dir, again, model_fingerprint, corpus_fingerprint)
+
+
+def _load_build(
+    index_dir: Path, build: Path, model_fingerprint: str | None, corpus_fingerprint: str | None
+) -> LoadedIndex:
+    manifest = _manifest_at(build)
     if manifest.format_version != FORMAT_VERSION:
-        raise IndexStoreError(f"index format {manifest.format_version} is not supported; {REBUILD_HINT}")
+        raise IndexStoreError(
+            f"index format {manifest.format_version} is not supported (this version writes "
+            f"{FORMAT_VERSION}; an upgrade does this once); {REBUILD_HINT}"
+        )
     if model_fingerprint is not None and manifest.model_fingerprint != model_fingerprint:
         raise IndexStoreError(
             f"index was built with another model ({manifest.model_name}, {manifest.model_fingerprint}); "
@@ -374,7 +424,7 @@ def load_index(
             "index is out of date: the corpus or the cleaning code changed since it was built "
             f"(an upgrade does this once); {REBUILD_HINT}"
         )
-    build = current_build(index_dir)
+    check_files(build, manifest.files, index_dir)
     try:
         vectors = FaissIndex.load(build / "vectors.faiss")
         chunks = tuple(Chunk(**json.loads(line)) for line in (build / "chunks.jsonl").open(encoding="utf-8"))
@@ -382,10 +432,11 @@ def load_index(
             paragraph_from_json(json.loads(line)) for line in (build / "paragraphs.jsonl").open("rb")
         ]
         docs = json.loads((build / "documents.json").read_text(encoding="utf-8"))
+        documents = {d["doc_id"]: meta_from_json(d) for d in docs}
         glossary = Glossary(
             tuple(_entry_from_json(json.loads(line)) for line in (build / "glossary.jsonl").open("rb"))
         )
-    except (OSError, ValueError, TypeError, KeyError) as exc:
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise IndexStoreError(
             f"index in {index_dir} is corrupted ({str(exc)[:100]}); {REBUILD_HINT}"
         ) from exc
@@ -399,8 +450,20 @@ def load_index(
         raise IndexStoreError(
             f"index in {index_dir} is inconsistent (chunk without paragraph); {REBUILD_HINT}"
         )
-    documents = {d["doc_id"]: meta_from_json(d) for d in docs}
     return LoadedIndex(manifest, vectors, chunks, by_ref, documents, glossary)
+
+
+def verify_index(index_dir: Path) -> tuple[int, int]:
+    """The deep check of the live build: every file against its digest (as every load does) and
+    every stored vector finite and of unit length. Returns (files checked, vectors checked)."""
+    index = load_index(index_dir)
+    bad = invalid_rows(index.vectors.vectors())
+    if len(bad):
+        raise IndexStoreError(
+            f"index in {index_dir} is damaged ({len(bad)} of {index.vectors.size} vectors are not finite "
+            f"unit vectors, the first at row {bad[0]}); {REBUILD_DAMAGED}"
+        )
+    return len(index.manifest.files), index.vectors.size
 
 
 def search_chunks(index: LoadedIndex, query: np.ndarray, k: int, doc_ids: frozenset[str] | None = None):
@@ -409,6 +472,7 @@ def search_chunks(index: LoadedIndex, query: np.ndarray, k: int, doc_ids: frozen
     if allowed is not None and not allowed:
         return []
     scores, ids = index.vectors.search(query.reshape(1, -1), k, allowed)
+    check_scores(scores[0][ids[0] >= 0].tolist())
     return [
         (row, float(score))
         for row, score in zip(ids[0].tolist(), scores[0].tolist(), strict=True)

@@ -10,6 +10,8 @@ so the switch is expressed in that product.
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Protocol
@@ -25,6 +27,7 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 # Graph search breadth; the report found 64 too narrow on unstructured data, so search wider.
 HNSW_EF_SEARCH = 256
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EACCES, errno.EFBIG)
 
 
 class VectorIndex(Protocol):
@@ -51,6 +54,10 @@ class VectorIndex(Protocol):
         ...
 
     def save(self, path: Path) -> None: ...
+
+    def vectors(self) -> np.ndarray:
+        """Every stored vector in row order."""
+        ...
 
 
 def choose_kind(n_vectors: int, dim: int, requested: str = "auto") -> IndexKind:
@@ -116,9 +123,22 @@ class FaissIndex:
         return scores, ids
 
     def save(self, path: Path) -> None:
+        """Write the index to ``path``; a failed write (full disk, I/O error) raises ``OSError``."""
         import faiss
 
-        faiss.write_index(self._index, str(path))
+        try:
+            faiss.write_index(self._index, str(path))
+        except RuntimeError as exc:
+            # faiss reports a failed write as RuntimeError ("... (No space left on device)"): give
+            # callers the OSError every other failed write raises, with the reason it names.
+            named = [code for code in _WRITE_ERRNOS if os.strerror(code) in str(exc)]
+            if named:
+                raise OSError(named[0], os.strerror(named[0])) from exc
+            raise OSError(errno.EIO, f"write failed ({str(exc).splitlines()[0][:120]})") from exc
+
+    def vectors(self) -> np.ndarray:
+        """Every stored vector, in row order (for a deep check; a copy of the whole index)."""
+        return np.asarray(self._index.reconstruct_n(0, self.size), dtype=np.float32)  # type: ignore[attr-defined]
 
     @classmethod
     def load(cls, path: Path) -> FaissIndex:
