@@ -417,3 +417,38 @@ def test_a_model_damaged_without_its_mtime_changing_is_refused(tmp_path, corpus,
     code = main(["models", "verify", "--which", "embedding"])
     _, err = capsys.readouterr()
     assert code == 1 and "model.safetensors" in err
+
+
+# ---------------------------------------------------------------- reading while a rebuild goes live
+
+
+def test_loads_during_rebuilds_never_report_a_false_corruption(indexed, corpus) -> None:
+    """Real threads: one rebuilds again and again (each build switches CURRENT and prunes), the other
+    loads the index meanwhile. Before, a load could read CURRENT, lose its build to the pruning and
+    report "corrupted, run assistant index"; now the replaced build is kept and a load retries."""
+    import threading
+
+    from assistant.index.store import build_index, corpus_hash
+    from assistant.ingest.corpus import load_corpus
+
+    documents, fingerprint = load_corpus(corpus), corpus_hash(corpus)
+    embedder = HashingEmbedder(64)
+    done, errors, loads = threading.Event(), [], [0]
+
+    def rebuild() -> None:
+        try:
+            for _ in range(25):
+                build_index(documents, embedder, indexed, fingerprint)
+        finally:
+            done.set()
+
+    builder = threading.Thread(target=rebuild)
+    builder.start()
+    while not done.is_set():
+        try:
+            load_index(indexed, embedder.fingerprint, fingerprint)
+        except IndexStoreError as exc:
+            errors.append(str(exc))
+        loads[0] += 1
+    builder.join()
+    assert loads[0] > 25 and errors == []
