@@ -42,6 +42,7 @@ from assistant.index.vectorstore import FaissIndex, VectorIndex, choose_kind
 from assistant.ingest.chunking import chunk_paragraphs
 from assistant.ingest.formats import SUFFIXES
 from assistant.ingest.glossary import Glossary, GlossaryEntry
+from assistant.ingest.source import read_error
 from assistant.records import Chunk, Document, DocumentMeta, Paragraph
 
 # 2: the manifest records the SHA-256 of every file of its build (checked at every load).
@@ -129,7 +130,11 @@ def corpus_hash(corpus_dir: Path) -> str:
             if path.suffix.lower() in (*SUFFIXES, ".toml", ".tsv") and path.is_file():
                 # fsencode: a file name that is not valid UTF-8 (GBK names from unpacked zip
                 # files) hashes by its bytes instead of failing to encode.
-                h.update(os.fsencode(path.name) + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+                try:
+                    data = path.read_bytes()
+                except OSError as exc:  # a disk failing mid-read, a file vanishing: one line
+                    raise read_error(path, exc) from None
+                h.update(os.fsencode(path.name) + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()
 
 

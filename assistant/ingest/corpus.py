@@ -7,8 +7,10 @@ cleaning itself (PDF-noise repair, layout analysis, paragraph segmentation) is
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
+import sys
 import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 from assistant.errors import CorpusError
 from assistant.ingest.formats import SUFFIXES, read_source
 from assistant.ingest.segment import clean_document
-from assistant.ingest.source import SourceText, read_text_file
+from assistant.ingest.source import SourceText, check_regular_file, read_error, read_text_file
 from assistant.records import Document, DocumentMeta, Paragraph
 
 __all__ = ["CorpusError", "clean_document", "find_paragraph", "load_corpus", "neighbours", "read_meta"]
@@ -26,23 +28,64 @@ __all__ = ["CorpusError", "clean_document", "find_paragraph", "load_corpus", "ne
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9\-]*$")
 _META_STR = ("title", "title_en", "short_title", "affiliation", "journal", "issue", "doi", "source", "added")
+_KNOWN_KEYS = ("doc_id", *_META_STR, "authors", "year", "pages", "drop_lines", "sha256")
+"""Every key a sidecar may hold (``sha256`` is written by ``assistant add`` and read by it)."""
+_noted: set[str] = set()
+
+
+def note(message: str) -> None:
+    """Tell the user about something that works but is probably a mistake, once per process.
+
+    One ``assistant: note:`` line on stderr, the form the command line gives its other notes;
+    only the commands (index, add, docs, remove) load a library, never the TUI, whose screen a
+    stray line would break. Once: ``assistant docs`` reads each sidecar twice.
+    """
+    if message not in _noted:
+        _noted.add(message)
+        print(f"assistant: note: {message}", file=sys.stderr)
+
+
+def _typo_of(key: str, keys: Iterable[str]) -> str:
+    """The key among ``keys`` that ``key`` is probably a misspelling of, or ""."""
+    return next(iter(difflib.get_close_matches(key, list(keys), n=1, cutoff=0.75)), "")
+
+
+def _check_keys(path: Path, data: dict[str, object]) -> None:
+    """A note naming keys no sidecar takes (a typo such as ``titel`` would be silently ignored)."""
+    unknown = sorted(k for k in data if k not in _KNOWN_KEYS)
+    if not unknown:
+        return
+    named, guessed = [], 0
+    for key in unknown:
+        meant = _typo_of(key, _KNOWN_KEYS)
+        guessed += bool(meant)
+        named.append(f"{key!r} (did you mean {meant!r}?)" if meant else repr(key))
+    # the full list only when some key has no likely spelling to offer
+    known = "" if guessed == len(unknown) else f"; a sidecar takes {', '.join(_KNOWN_KEYS)}"
+    note(f"{path}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(named)} ignored{known}")
 
 
 def read_meta(path: Path) -> tuple[DocumentMeta, tuple[str, ...]]:
     """Read one metadata sidecar: the :class:`DocumentMeta` and its ``drop_lines`` cleaning hints."""
+    check_regular_file(path)  # a FIFO named like a sidecar would block the read forever
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise read_error(path, exc) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         msg = str(exc).splitlines()[0]
         raise CorpusError(f"{path}: invalid TOML ({msg}); fix the syntax of the sidecar") from None
+    _check_keys(path, data)
     doc_id = data.get("doc_id")
     if not isinstance(doc_id, str) or not _SLUG.match(doc_id):
         raise CorpusError(f"{path}: 'doc_id' must be a lower-case slug such as 'xu-geng-2021'; fix it")
-    if not isinstance(data.get("title"), str) or not data["title"].strip():
-        raise CorpusError(f"{path}: 'title' is missing; add the paper's title to the sidecar")
-    for key in _META_STR:
+    for key in _META_STR:  # before "missing": `title = 5` is there, just not text
         if key in data and not isinstance(data[key], str):
-            raise CorpusError(f"{path}: '{key}' must be a string")
+            raise CorpusError(f"{path}: '{key}' must be a string in quotes, such as {key} = \"...\"")
+    if not data.get("title", "").strip():
+        typo = next((k for k in data if _typo_of("title", [k]) and k not in _KNOWN_KEYS), "")
+        hint = f" (is {typo!r} a misspelling of it?)" if typo else ""
+        raise CorpusError(f"{path}: 'title' is missing{hint}; add the paper's title to the sidecar")
     authors = data.get("authors", [])
     if not isinstance(authors, list) or not all(isinstance(a, str) for a in authors):
         raise CorpusError(f"{path}: 'authors' must be a list of strings")
@@ -99,14 +142,27 @@ def require_corpus_dir(corpus_dir: Path) -> None:
 def source_files(corpus_dir: Path) -> list[Path]:
     """The documents' source files in a library folder (hidden files and sidecars left out), by name.
 
-    Raises :class:`CorpusError` when two sources share a name (``a.pdf`` and ``a.txt``): one
-    sidecar cannot describe both.
+    Every file the library reads (sources, ``*.toml`` sidecars, ``glossary.tsv``) is checked first
+    without being opened (:func:`~assistant.ingest.source.check_regular_file`): a name that is not
+    UTF-8, a folder, FIFO or device named like a document, a symlink loop or an unreadable file
+    is a :class:`CorpusError` naming it. So is a name two sources share (``a.pdf`` and ``a.txt``):
+    one sidecar cannot describe both.
     """
-    found = sorted(
+    try:
+        names = sorted(corpus_dir.iterdir())
+    except OSError as exc:
+        raise CorpusError(
+            f"{corpus_dir}: cannot list the library folder ({exc.strerror}); make it readable"
+        ) from None
+    used = [
         p
-        for p in corpus_dir.iterdir()
-        if p.suffix.lower() in SUFFIXES and not p.name.startswith(".") and (p.is_file() or p.is_symlink())
-    )
+        for p in names
+        if not p.name.startswith(".")
+        and (p.suffix.lower() in (*SUFFIXES, ".toml") or p.name == "glossary.tsv")
+    ]
+    for path in used:
+        check_regular_file(path)
+    found = [p for p in used if p.suffix.lower() in SUFFIXES]
     stems: dict[str, Path] = {}
     for path in found:
         if path.stem in stems:
@@ -124,9 +180,7 @@ def read_document_source(path: Path) -> tuple[str | SourceText, str]:
     try:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
-        raise CorpusError(
-            f"{path}: cannot read the file ({exc.strerror}); check that it still exists"
-        ) from None
+        raise read_error(path, exc) from None
     return read_source(path), digest
 
 

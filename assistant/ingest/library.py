@@ -30,7 +30,7 @@ from assistant.errors import CorpusError, DocumentError
 from assistant.ingest.corpus import load_document, read_document_source, read_meta, source_files
 from assistant.ingest.formats import SUFFIXES, unsupported
 from assistant.ingest.metadata import guess_meta, make_doc_id
-from assistant.ingest.source import SourceText
+from assistant.ingest.source import SourceText, check_name, check_regular_file, read_error
 from assistant.records import Document
 
 Action = Literal["new", "replace", "unchanged"]
@@ -86,7 +86,10 @@ def entries(root: Path) -> list[Entry]:
             )
         meta, _ = read_meta(side)
         data = tomllib.loads(side.read_text(encoding="utf-8"))
-        digest = data.get("sha256") if isinstance(data.get("sha256"), str) else _sha256(path)
+        try:
+            digest = data.get("sha256") if isinstance(data.get("sha256"), str) else _sha256(path)
+        except OSError as exc:
+            raise read_error(path, exc) from None
         out.append(Entry(meta.doc_id, path, side, digest, meta.source or path.name, meta.title, meta.authors))
     return out
 
@@ -95,7 +98,8 @@ def collect(paths: Iterable[Path]) -> list[Path]:
     """The files named, and the supported files inside named folders (recursively), in order.
 
     Raises :class:`DocumentError` for a path that does not exist, a named file of an unsupported
-    type and a folder with nothing to add.
+    type, a FIFO, socket or device (never opened: reading a FIFO waits forever), a file name that
+    is not UTF-8 (see :func:`~assistant.ingest.source.check_name`) and a folder with nothing to add.
     """
     out: list[Path] = []
     for path in map(Path, paths):
@@ -116,9 +120,23 @@ def collect(paths: Iterable[Path]) -> list[Path]:
                 raise unsupported(path)
             out.append(path)
         else:
+            if path.exists() or path.is_symlink():
+                _check_input(path)  # names a FIFO, socket, device, symlink loop or broken link
             raise DocumentError(f"{path}: no such file or folder; check the path")
+    for path in out:
+        _check_input(path, regular=False)
     seen: set[Path] = set()
     return [p for p in out if not (p.resolve() in seen or seen.add(p.resolve()))]  # type: ignore[func-returns-value]
+
+
+def _check_input(path: Path, regular: bool = True) -> None:
+    """The library's check of a file (name, and kind when ``regular``) as the add's input error."""
+    try:
+        check_name(path)
+        if regular:
+            check_regular_file(path)
+    except CorpusError as exc:
+        raise DocumentError(str(exc)) from None
 
 
 def _toml_value(value: object) -> str:

@@ -7,7 +7,10 @@ Hints say only what the file states for certain; ``None`` leaves the decision to
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -66,9 +69,12 @@ def from_plain_text(text: str) -> SourceText:
 def read_text_file(path: Path) -> tuple[str, str]:
     """A UTF-8 text file's text (BOM removed) and the SHA-256 of its bytes.
 
-    Raises :class:`CorpusError` for an empty, binary or non-UTF-8 file, naming the fix.
+    Raises :class:`CorpusError` for an unreadable, empty, binary or non-UTF-8 file, naming the fix.
     """
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise read_error(path, exc) from None
     if not data.strip():
         raise CorpusError(f"{path}: file is empty; put the document's text in it or remove it")
     if b"\x00" in data:
@@ -80,3 +86,91 @@ def read_text_file(path: Path) -> tuple[str, str]:
             f"{path}: not valid UTF-8 (byte {exc.start}); re-save it as UTF-8 (iconv -f GB18030 -t UTF-8)"
         ) from None
     return text.removeprefix("\ufeff"), hashlib.sha256(data).hexdigest()
+
+
+# --- what a library file must be ------------------------------------------------------------------
+
+_SPECIAL = (
+    (stat.S_ISDIR, "a folder, not a file; move what it holds out of the library or rename it"),
+    (stat.S_ISFIFO, "a named pipe (FIFO), not a file; remove it and put a regular file there"),
+    (stat.S_ISSOCK, "a socket, not a file; remove it and put a regular file there"),
+    (stat.S_ISCHR, "a device, not a file; remove it and put a regular file there"),
+    (stat.S_ISBLK, "a device, not a file; remove it and put a regular file there"),
+)
+
+
+def shown(path: Path) -> str:
+    """``path`` as printable text: bytes that are not UTF-8 appear as ``\\xb9`` escapes.
+
+    A name from an archive made on a GBK system holds surrogate escapes after decoding; printed
+    as is they either crash a UTF-8 stdout or show as nothing a user can recognise or type.
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _utf8_hint(name: str) -> str:
+    """The name the bytes spell in GB18030 (which covers GBK), as a suggested new name, if they do."""
+    try:
+        guess = os.fsencode(name).decode("gb18030")
+    except UnicodeDecodeError:
+        return "rename it to a UTF-8 name"
+    return f"rename it to UTF-8, e.g. to {guess!r} if it came from a GBK system"
+
+
+def check_name(path: Path) -> None:
+    """CorpusError when ``path``'s name is not valid UTF-8 (GBK names from unpacked zip archives).
+
+    Such a file is refused rather than read: its name cannot be shown, typed or written into a
+    TOML sidecar (``source = ...``), so pairing it with a sidecar and naming it in messages, in
+    ``assistant docs`` and in progress lines would each fail or print mojibake. Renaming once
+    fixes all of it, and the message suggests the name the bytes spell in GBK.
+    """
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        hint = _utf8_hint(path.name)
+        raise CorpusError(f"{shown(path)}: the file name is not valid UTF-8; {hint}") from None
+
+
+def check_regular_file(path: Path) -> None:
+    """CorpusError (one line naming ``path`` and the fix) unless it is a readable regular file.
+
+    Only ``stat`` is called, never ``open``: opening a FIFO for reading waits for a writer that
+    never comes, which made ``assistant index`` hang. A FIFO, socket, device or folder named like
+    a document is refused rather than skipped, so a document never silently drops out of the
+    answers. Symlinks are followed (a loop or a dangling link is named as such).
+    """
+    check_name(path)
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CorpusError(
+                f"{path}: symlink loop (the link leads back to itself); replace it with the file itself"
+            ) from None
+        if exc.errno == errno.ENOENT and path.is_symlink():
+            raise CorpusError(f"{path}: broken symlink; replace it with the file itself") from None
+        raise read_error(path, exc) from None
+    for is_kind, what in _SPECIAL:
+        if is_kind(mode):
+            raise CorpusError(f"{path}: is {what}")
+    if not stat.S_ISREG(mode):  # pragma: no cover - every other kind is listed above
+        raise CorpusError(f"{path}: not a regular file; replace it with the document's file")
+    if not os.access(path, os.R_OK):
+        raise read_error(path, PermissionError(errno.EACCES, os.strerror(errno.EACCES)))
+
+
+def read_error(path: Path, exc: OSError) -> CorpusError:
+    """The one-line error for a library file that cannot be read, with the fix for its cause."""
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        fix = f"make it readable (chmod u+r {shown(path)!r}) or remove it"
+    elif exc.errno == errno.EISDIR:
+        fix = "it is a folder; move what it holds out of the library or rename it"
+    elif exc.errno == errno.ENOENT:
+        fix = "it vanished while being read; run the command again"
+    elif exc.errno == errno.EIO:
+        fix = "the disk or share failed while reading it; copy the file in again from a good copy"
+    else:
+        fix = "check the file, or copy it in again"
+    reason = exc.strerror or type(exc).__name__
+    return CorpusError(f"{shown(path)}: cannot read the file ({reason}); {fix}")
