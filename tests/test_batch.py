@@ -18,6 +18,7 @@ from assistant.apps.batch_io import CSV_COLUMNS, BadLine, Item, prepare_resume, 
 from assistant.engine import Engine, Settings
 from assistant.index.embedder import HashingEmbedder
 from assistant.index.store import build_index, corpus_hash, load_index
+from assistant.ingest.corpus import load_corpus
 from assistant.records import Answer, Document
 
 Q = [
@@ -297,7 +298,7 @@ def check_csv(text: str) -> None:
 def check_md(text: str) -> None:
     assert text.startswith("# Answers: q.jsonl\n")
     assert f"## {Q[0]}\n" in text and f"## {Q[2]}\n" in text and "## line-3\n" in text
-    assert "\n> " in text and "— [1] `alpha-2020:p1` · 《边境后措施研究》 · 一、概念" in text
+    assert "\n- [1] `alpha-2020:p1` · 《边境后措施研究》 · 一、概念\n" in text
     assert "**Error** (`line-3`, line 3): invalid JSON" in text
 
 
@@ -318,7 +319,7 @@ def test_output_formats(tmp_path, engine, capsys, args, check) -> None:
     args = [tmp_path / a if a.startswith("out.") else a for a in args]
     code, out, _ = run_cli([_questions_with_a_bad_line(tmp_path), *args], engine, capsys)
     assert code == 3
-    check(out if "-o" not in args else (tmp_path / args[1].name).read_text(encoding="utf-8"))
+    check(out if "-o" not in args else (tmp_path / args[1].name).read_text(encoding="utf-8-sig"))
     assert out == "" or "-o" not in args
 
 
@@ -347,6 +348,7 @@ def _full_output(tmp_path: Path, parts: tuple, suffix: str) -> bytes:
         format=None,
         input_format=None,
         resume=False,
+        force=False,
         k=None,
         doc=None,
     )
@@ -414,7 +416,7 @@ def test_resume_skips_done_ids_and_repairs_a_truncated_last_line(
     code, _, err = run_cli([_three_questions(tmp_path), "-o", out, "--resume"], engine, capsys)
     assert code == 0, err
     assert engine.calls == [Q[done_before:3]]
-    text = out.read_text(encoding="utf-8")
+    text = out.read_text(encoding="utf-8-sig")
     if suffix == ".jsonl":
         assert [r["id"] for r in jsonl(text)] == ["a", "b", "c"]
     else:
@@ -470,7 +472,7 @@ def test_resume_refuses_a_foreign_output_file(tmp_path, suffix, content, needle)
 def test_resume_of_a_missing_file_starts_fresh(tmp_path, engine, capsys) -> None:
     code, _, _ = run_cli([_three_questions(tmp_path), "-o", tmp_path / "new.csv", "--resume"], engine, capsys)
     assert code == 0
-    rows = list(csv.reader(io.StringIO((tmp_path / "new.csv").read_text(encoding="utf-8"))))
+    rows = list(csv.reader(io.StringIO((tmp_path / "new.csv").read_text(encoding="utf-8-sig"))))
     assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 4
 
 
@@ -548,10 +550,9 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path, engine, capsys)
     assert "questions/s" in err
 
 
-def test_opens_the_engine_from_settings_when_none_is_injected(tmp_path, documents, capsys) -> None:
-    corpus, index = tmp_path / "corpus", tmp_path / "idx"
-    corpus.mkdir()  # the engine names a missing corpus folder before it looks at the index
-    build_index(documents, HashingEmbedder(64), index, corpus_hash(corpus))
+def test_opens_the_engine_from_settings_when_none_is_injected(tmp_path, corpus, capsys) -> None:
+    index = tmp_path / "idx"
+    build_index(load_corpus(corpus), HashingEmbedder(64), index, corpus_hash(corpus))
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", type=Path)
     parser.add_argument("--index", type=Path)

@@ -200,7 +200,8 @@ def test_unusable_question_file_exit_2_and_output_kept(indexed, corpus, tmp_path
     questions = setup(tmp_path)
     output = tmp_path / "answers.jsonl"
     output.write_text('{"id": "earlier", "answer": "from an earlier run"}\n', encoding="utf-8")
-    code, out, err = run(["batch", str(questions), "-o", str(output)], corpus, capsys)
+    # --force: even a user who allowed the overwrite keeps the earlier output when the input is bad
+    code, out, err = run(["batch", str(questions), "-o", str(output), "--force"], corpus, capsys)
     assert code == 2 and out == ""
     assert_one_line_error(err)
     assert needle in err

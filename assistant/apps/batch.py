@@ -9,7 +9,10 @@ question files, rendering records and repairing an output file for ``--resume`` 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +29,7 @@ from assistant.apps.batch_io import (
     StreamWriter,
     csv_line,
     format_for,
+    md_header,
     prepare_resume,
     read_questions,
     render_csv,
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
     from assistant.engine import Engine
 
 BATCH_SIZE = 16
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, what shells report for a process ended by SIGTERM
 # Input fields with these names would overwrite record fields, so they are kept under "input".
 RECORD_KEYS = frozenset(
     "id question lang answerable answer citations passages reader timings_ms error line input".split()
@@ -168,6 +173,44 @@ def _err(message: str) -> None:
     print(f"assistant: error: {message}", file=sys.stderr)
 
 
+def _check_output(output: Path, source: Path, *, force: bool, resume: bool) -> None:
+    """Refuse an output that is the input (by any name: symlink, hard link), even with --force,
+    and an existing non-empty file unless --force (overwrite) or --resume (append) says what to do."""
+    try:
+        same = os.path.samefile(output, source)
+    except OSError:  # one of them does not exist (yet), so they are not one file
+        same = False
+    if same:
+        raise BatchInputError(
+            f"{output}: the output file would overwrite the input {source}; write the answers elsewhere"
+        )
+    if output.is_file() and output.stat().st_size > 0 and not (force or resume):
+        raise BatchInputError(
+            f"{output} already exists; add --force to overwrite it or --resume to answer only "
+            "the questions it lacks"
+        )
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[list[int]]:
+    """While answering, SIGTERM stops the run the way Ctrl-C does, so the finished records are kept
+    and the summary printed; the list it yields gets the signal number if one came."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # signal handlers can only be set from the main thread
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _note(message: str) -> None:
     # sys.stderr is looked up at call time so rich's live display can print it above the bar
     print(f"assistant: {message}", file=sys.stderr)
@@ -198,7 +241,8 @@ def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
 
 
 def cmd_batch(args: argparse.Namespace, open_engine: Callable[[], Engine] | None = None) -> int:
-    """``assistant batch``: exit 0 (all answered), 3 (some error records), 2 (unusable input), 130.
+    """``assistant batch``: exit 0 (all answered), 3 (some error records), 2 (unusable input or an
+    output file it will not overwrite), 130 (Ctrl-C) or 143 (SIGTERM), both after the summary.
 
     ``open_engine`` replaces ``Engine.open`` (tests inject a prepared engine).
     """
@@ -206,8 +250,8 @@ def cmd_batch(args: argparse.Namespace, open_engine: Callable[[], Engine] | None
     try:
         if args.resume and output is None:
             raise BatchInputError("--resume needs the output file given with -o")
-        if output is not None and output.resolve() == args.input.resolve():
-            raise BatchInputError(f"{output}: the output file would overwrite the input")
+        if output is not None:
+            _check_output(output, args.input, force=args.force, resume=args.resume)
         out_fmt = format_for(output, args.format, output=True)
         rows = list(read_questions(args.input, args.input_format))
         if not rows:
@@ -233,13 +277,18 @@ def cmd_batch(args: argparse.Namespace, open_engine: Callable[[], Engine] | None
         _err(f"{output}: cannot write ({exc.strerror})")
         return EXIT_BAD_INPUT
     try:
-        header = {"csv": csv_line(CSV_COLUMNS), "md": f"# Answers: {args.input.name}\n\n"}.get(out_fmt, "")
+        header = {"csv": csv_line(CSV_COLUMNS), "md": _md_header(args, engine)}.get(out_fmt, "")
+        if out_fmt == "csv" and stream is not sys.stdout:
+            header = "\ufeff" + header  # a UTF-8 BOM, without which Excel reads the file as ANSI
         if args.resume and stream.tell() > 0:
             header = ""  # appending to an earlier run's file, which has its header
         writer = StreamWriter(stream, {"csv": render_csv, "md": render_md}.get(out_fmt, render_jsonl), header)
         # no bar when records are printed to the same terminal: they would garble each other
         show = sys.stderr.isatty() and not (output is None and sys.stdout.isatty())
-        with _progress(sum(row.qid not in done for row in rows), show) as advance:
+        with (
+            _progress(sum(row.qid not in done for row in rows), show) as advance,
+            _sigterm_as_interrupt() as term,
+        ):
             stats = run_batch(
                 engine,
                 rows,
@@ -262,22 +311,56 @@ def cmd_batch(args: argparse.Namespace, open_engine: Callable[[], Engine] | None
         hint = (
             "re-run with --resume to continue" if output else "write to a file with -o to be able to --resume"
         )
-        _note(f"interrupted after {stats.done} of {stats.total}; {hint}")
-        return EXIT_INTERRUPTED
+        how = "interrupted by SIGTERM" if term else "interrupted"
+        _note(f"{how} after {stats.done} of {stats.total}; {hint}")
+        return EXIT_TERMINATED if term else EXIT_INTERRUPTED
     if stats.errors:
         _note(f"{stats.errors} of {stats.total} questions produced error records")
         return EXIT_SOME_ERRORS
     return 0
 
 
+def _md_header(args: argparse.Namespace, engine: Engine) -> str:
+    """The Markdown report's header: what was answered, when, with which model, corpus and settings."""
+    from datetime import datetime
+
+    reader = "none (extractive answers)"
+    if engine.reader is not None:
+        reader = engine.reader.name
+    return md_header(
+        args.input.name,
+        when=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        model=engine.index.manifest.model_name,
+        corpus=f"{engine.settings.corpus_dir} ({len(engine.documents)} documents)",
+        settings={
+            "passages per answer (k)": str(args.k or engine.settings.top_k),
+            "reader": reader,
+            "documents searched": ", ".join(args.doc) if args.doc else "all",
+        },
+    )
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Register the ``batch`` subcommand (its func is :func:`cmd_batch`)."""
     p = subparsers.add_parser("batch", help="answer a file of questions into jsonl, csv or a Markdown report")
     p.add_argument("input", type=Path, help="questions: .txt (one per line), .jsonl or .csv (id, question)")
-    p.add_argument("-o", "--output", type=Path, help="output file (default: JSONL on stdout)")
-    p.add_argument("--format", choices=["jsonl", "csv", "md"], help="output format (default: from -o)")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="output file (default: JSONL on stdout); an existing one needs --force or --resume",
+    )
+    p.add_argument(
+        "--format",
+        choices=["jsonl", "csv", "md"],
+        help="output format (default: from -o); a csv file is UTF-8 with a BOM, so Excel opens it",
+    )
     p.add_argument("--input-format", choices=["txt", "jsonl", "csv"], help="default: from the extension")
-    p.add_argument("--resume", action="store_true", help="skip ids already in the -o file, append the rest")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument(
+        "--resume", action="store_true", help="skip ids already in the -o file, append the rest"
+    )
+    again.add_argument("--force", action="store_true", help="overwrite an existing -o file")
     p.add_argument("-k", type=int, default=None, help="passages per answer (default 5)")
     p.add_argument("--doc", action="append", help="search only this doc_id (repeatable)")
     p.add_argument("--no-reader", action="store_true", help="extractive answers only (much faster)")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from assistant.errors import BatchInputError
+from assistant.text import compact
 
 INPUT_FORMATS = {".txt": "txt", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".md": "md", ".markdown": "md"}
@@ -212,8 +213,19 @@ def render_csv(record: dict[str, Any]) -> str:
     return csv_line(row)
 
 
+def md_header(source: str, *, when: str, model: str, corpus: str, settings: dict[str, str]) -> str:
+    """The top of a Markdown report: the question file, then when, with what and how it was answered."""
+    lines = [f"# Answers: {source}", "", f"- Date: {when}", f"- Model: `{model}`", f"- Corpus: {corpus}"]
+    lines.append("- Settings: " + "; ".join(f"{name} {value}" for name, value in settings.items()))
+    return "\n".join(lines) + "\n\n"
+
+
 def render_md(record: dict[str, Any]) -> str:
-    """The record as a report section: question heading, answer, quotes as blockquotes with their source."""
+    """The record as a report section: question heading, the answer, then its sources.
+
+    Each quote appears once: the answer text already quotes its citations, so a source shows its
+    quote only when the answer does not contain it (a reader's rendering, say).
+    """
     heading = " ".join((record.get("question") or record["id"]).split())
     parts = [f"## {heading if len(heading) <= 160 else heading[:159] + '…'}", ""]
     if "error" in record:
@@ -222,10 +234,14 @@ def render_md(record: dict[str, Any]) -> str:
         status = "answered" if record["answerable"] else "not answered by the corpus"
         parts += [f"`{record['id']}` · {record['lang']} · {status}", ""]
         parts += ["  \n".join(record["answer"].splitlines()), ""]
+        answer = compact(record["answer"])
         for c in record["citations"]:
-            parts += [f"> {line}".rstrip() for line in c["quote"].splitlines()]
             where = " · ".join(x for x in (f"`{c['ref']}`", f"《{c['title']}》", c["section"]) if x)
-            parts += [">", f"> — [{c['n']}] {where}", ""]
+            parts += [f"- [{c['n']}] {where}"]
+            if compact(c["quote"]) not in answer:
+                parts += [f"  > {line}".rstrip() for line in c["quote"].splitlines()]
+        if record["citations"]:
+            parts += [""]
         if not record["answerable"] and record["passages"]:
             parts += ["Closest passages: " + ", ".join(f"`{p['ref']}`" for p in record["passages"]), ""]
     return "\n".join(parts) + "\n"
