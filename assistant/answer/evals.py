@@ -81,6 +81,10 @@ class ItemResult:
     evidence: Evidence = field(default_factory=lambda: Evidence(0.0, 0.0, 1.0))
     """The features the verdict was decided on (what calibration fits)."""
     quote_has_gold: bool = False
+    cited: tuple[tuple[str, str], ...] = ()
+    """(ref, quote) of each citation, in order: what a report shows for a failed question."""
+    ranked: tuple[str, ...] = ()
+    """Refs of the retrieved passages, best first."""
 
 
 def score_item(item: EvalItem, answer: Answer) -> ItemResult:
@@ -100,6 +104,8 @@ def score_item(item: EvalItem, answer: Answer) -> ItemResult:
         answer.timings_ms.get("total", 0.0),
         evidence,
         first_ok and any(compact(s) in compact(answer.citations[0].quote) for s in item.evidence),
+        tuple((c.paragraph.ref, c.quote) for c in answer.citations),
+        tuple(h.paragraph.ref for h in answer.passages),
     )
 
 
@@ -161,22 +167,34 @@ def grouped(results: Sequence[ItemResult]) -> dict[str, dict[str, float]]:
     return {name: metrics(rs) for name, rs in groups.items()}
 
 
-COLUMNS = (
-    "n",
-    "rank1",
-    "top3",
-    "top5",
-    "mrr10",
-    "ndcg10",
-    "first_citation",
-    "quote_has_gold",
-    "false_abstention",
-    "abstention_recall",
-    "abstention_precision",
-    "quote_exact",
-    "latency_p50_ms",
-    "latency_p95_ms",
+@dataclass(frozen=True)
+class Metric:
+    """How one metric is shown: the words for it, what it measures, and its kind of number."""
+
+    key: str
+    label: str
+    explain: str
+    kind: str  # "count", "rate" (shown as a percentage), "score" (0 to 1) or "ms"
+
+
+METRICS = (
+    Metric("n", "questions", "answerable and unanswerable", "count"),
+    Metric("rank1", "right paragraph ranked first", "its first passage holds the gold evidence", "rate"),
+    Metric("top3", "right paragraph in top 3", "one of its first 3 passages holds it", "rate"),
+    Metric("top5", "right paragraph in top 5", "one of its first 5 passages holds it", "rate"),
+    Metric("mrr10", "mean reciprocal rank", "mean of 1/rank of the right passage", "score"),
+    Metric("ndcg10", "ranking quality (nDCG@10)", "how high all right passages rank", "score"),
+    Metric("first_citation", "first citation is right", "first cited paragraph holds it", "rate"),
+    Metric("quote_has_gold", "quote holds the answer", "its first quote holds a gold span", "rate"),
+    Metric("false_abstention", "wrongly declined", "declined; lower is better", "rate"),
+    Metric("abstention_recall", "unanswerable declined", "of the unanswerable: declined", "rate"),
+    Metric("abstention_precision", "declines that were right", "of declines: unanswerable", "rate"),
+    Metric("quote_exact", "quotes verbatim", "of all: every quote word for word", "rate"),
+    Metric("latency_p50_ms", "time a question, median", "half the questions took less", "ms"),
+    Metric("latency_p95_ms", "time a question, 95th pct", "19 questions in 20 took less", "ms"),
 )
+METRIC = {m.key: m for m in METRICS}
+COLUMNS = tuple(m.key for m in METRICS)
 
 
 def markdown_table(table: dict[str, dict[str, float]]) -> str:
@@ -206,20 +224,69 @@ def failures(results: Sequence[ItemResult]) -> list[dict[str, Any]]:
     return out
 
 
+def misses(result: ItemResult) -> list[str]:
+    """What one question got wrong, in words (empty when it passed every per-question check)."""
+    r, out = result, []
+    if r.item.answerable:
+        if not r.answerable:
+            out.append("declined although the documents answer it")
+        if r.rank is None:
+            out.append("right paragraph not among the retrieved passages")
+        elif r.rank != 1:
+            out.append(f"right paragraph ranked {r.rank}, not first")
+        if r.answerable and not r.first_citation_ok:
+            out.append("first citation is not a right paragraph")
+        elif r.answerable and not r.quote_has_gold:
+            out.append("first quote does not hold the gold evidence")
+    elif r.answerable:
+        out.append("answered although the documents cannot answer it")
+    if not r.quotes_ok:
+        out.append("a quote is not word for word in its paragraph")
+    return out
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One committed threshold held against its measured value."""
+
+    group: str
+    metric: str
+    limit: float
+    value: float | None  # None: the group has no such measurement
+    maximum: bool  # a ``max_`` key: the value must not exceed the limit
+
+    @property
+    def passed(self) -> bool:
+        """True when the value is measured and on the right side of the limit (the limit itself passes)."""
+        if self.value is None:
+            return False
+        return self.value <= self.limit if self.maximum else self.value >= self.limit
+
+    @property
+    def problem(self) -> str:
+        """The line ``eval --check`` prints for a failed gate."""
+        if self.value is None:
+            return f"{self.group}.{self.metric}: not measured"
+        return f"{self.group}.{self.metric} = {self.value:.3f} {'>' if self.maximum else '<'} {self.limit}"
+
+
+def gates(table: dict[str, dict[str, float]], thresholds: dict[str, dict[str, float]]) -> list[Gate]:
+    """Every threshold of a thresholds file next to the value it gates, in file order."""
+    return [
+        Gate(
+            group,
+            key.removeprefix("max_"),
+            limit,
+            table.get(group, {}).get(key.removeprefix("max_")),
+            key.startswith("max_"),
+        )
+        for group, limits in thresholds.items()
+        for key, limit in limits.items()
+    ]
+
+
 def check_thresholds(
     table: dict[str, dict[str, float]], thresholds: dict[str, dict[str, float]]
 ) -> list[str]:
     """Every metric below its committed minimum (or above its maximum for ``max_*`` keys)."""
-    problems = []
-    for group, limits in thresholds.items():
-        got = table.get(group, {})
-        for key, limit in limits.items():
-            metric = key.removeprefix("max_")
-            value = got.get(metric)
-            if value is None:
-                problems.append(f"{group}.{metric}: not measured")
-            elif key.startswith("max_") and value > limit:
-                problems.append(f"{group}.{metric} = {value:.3f} > {limit}")
-            elif not key.startswith("max_") and value < limit:
-                problems.append(f"{group}.{metric} = {value:.3f} < {limit}")
-    return problems
+    return [g.problem for g in gates(table, thresholds) if not g.passed]

@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+# thresholds_path is re-exported: tests and scripts have imported it from here
+from assistant.apps.eval_cli import cmd_eval, thresholds_path  # noqa: F401
 from assistant.errors import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, AssistantError, error_line
 from assistant.settings import Settings
 
@@ -51,11 +54,18 @@ def cmd_models(args: argparse.Namespace) -> int:
         log = lambda m: print(m, file=sys.stderr)  # noqa: E731
         if embedding:
             print(models.fetch_model(cache=settings.cache_dir, log=log))
+            _record_probe(settings, log)
         if reader:
             print(reader_model.fetch_reader(settings.cache_dir, log=log))
     elif args.action == "verify":
         if embedding:
-            spec = models.resolve_model(settings.model, settings.cache_dir)
+            if (settings.model or models.DEFAULT_MODEL) == models.DEFAULT_MODEL:
+                # The deep check hashes every file whatever the verified-marker says (resolving
+                # the model would stop at a missing marker without naming the damaged file).
+                path = models.model_dir(models.DEFAULT_MODEL, settings.cache_dir)
+                spec = models.ModelSpec(models.DEFAULT_MODEL, path, models.default_digests())
+            else:
+                spec = models.resolve_model(settings.model, settings.cache_dir)
             models.verify_model(spec.path, spec.digests, full=True)
             print(f"ok: {spec.name} at {spec.path} ({len(spec.digests)} files verified)")
         if reader and (args.which == "reader" or reader_path.exists()):
@@ -71,10 +81,28 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _record_probe(settings: Settings, log: Callable[[str], None]) -> None:
+    """Record the verified default model's probe vector once, so every later load can compare."""
+    from assistant.engine import default_embedder
+
+    default = replace(settings, model=None)
+    if default.probe_path.exists():
+        return
+    log("recording the model's self-check vector ...")
+    default_embedder(default).record_probe()
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from assistant.engine import build
 
     settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, index_type=args.index_type)
+    if args.verify:
+        from assistant.index.store import verify_index
+
+        files, vectors = verify_index(settings.resolved_index_dir)
+        where = settings.resolved_index_dir
+        print(f"ok: {where}: {files} files match their digests, {vectors} vectors sound")
+        return 0
     report = build(settings, embedder=args.embedder, progress=_progress, rebuild=args.rebuild)
     print(
         f"indexed {report.n_documents} documents, {report.n_paragraphs} units, {report.n_chunks} chunks "
@@ -174,100 +202,6 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def thresholds_path(questions: Path) -> Path:
-    """Where the minimums for a question file live: ``thresholds.toml`` for the main set
-    (``questions.jsonl``), ``<name>.thresholds.toml`` beside any other."""
-    if questions.stem == "questions":
-        return questions.with_name("thresholds.toml")
-    return questions.with_name(f"{questions.stem}.thresholds.toml")
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    import tomllib
-
-    from assistant.answer import evals
-    from assistant.answer.calibrate import calibrate_from, calibrate_judge
-    from assistant.answer.evals import CALIBRATION_SETS
-    from assistant.answer.reading import reader_id
-    from assistant.engine import Engine
-
-    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
-    paths = args.questions
-    if not paths:
-        if settings.evals_dir is None:
-            _err("no question set here (this is not a source checkout): give one with --questions FILE")
-            return EXIT_BAD_INPUT
-        names = CALIBRATION_SETS if args.calibrate else ("questions",)
-        paths = [settings.evals_dir / f"{name}.jsonl" for name in names]
-    if len(paths) > 1 and not args.calibrate:
-        _err("give one --questions file (several only with --calibrate, which pools them)")
-        return EXIT_BAD_INPUT
-    path = paths[0]
-    items = [item for p in paths for item in evals.load_items(p)]
-    if args.subset:
-        items = [i for i in items if args.subset in i.tags]
-    if not items:
-        _err(
-            f"no questions in {', '.join(str(p) for p in paths)}"
-            + (f" tagged {args.subset!r}" if args.subset else "")
-        )
-        return EXIT_BAD_INPUT
-    engine = Engine.open(settings, embedder=args.embedder, reader="default" if args.reader else None)
-    if args.reader and engine.reader is None:
-        _err(f"--reader: no reader is available ({engine.reader_hint or 'ASSISTANT_READER=none'})")
-        return EXIT_BAD_INPUT
-    results = evals.run_eval(items, lambda qs: engine.ask_many(qs, k=10, use_reader=False))
-    read = evals.run_eval(items, lambda qs: engine.ask_many(qs, k=10)) if args.reader else None
-    if args.calibrate:
-        target = args.calibration_out or settings.calibration_path
-        sources = [p.name for p in paths]
-        model = engine.index.manifest.model_name
-        if read is not None and engine.reader is not None:
-            policy, note = calibrate_judge(
-                read, engine.policy, reader_id(engine.reader), model, sources, target
-            )
-        else:
-            policy, note = calibrate_from(results, model, sources, target)
-        print(f"min_dense={policy.min_dense} clear_margin={policy.clear_margin}")
-        print(f"margin_floor={policy.margin_floor} min_support={policy.min_support}")
-        if policy.min_judge:
-            print(f"min_judge={policy.min_judge} for {policy.judge_reader}")
-        print(note)
-        print(f"wrote {target}")
-        return 0
-    table = evals.grouped(results)
-    text = evals.markdown_table(table)
-    if read is not None:
-        assert engine.reader is not None
-        text = (
-            f"Without the reader (extractive; what --check gates):\n\n{text}\n\n"
-            f"With the reader ({reader_id(engine.reader)}):\n\n{evals.markdown_table(evals.grouped(read))}"
-        )
-    print(text)
-    misses = evals.failures(results)
-    if args.failures:
-        for miss in misses:
-            print(f"  miss {miss['id']}: rank={miss['rank']} answered={miss['answered']}  {miss['question']}")
-    if args.report:
-        args.report.write_text(
-            f"# Evaluation report\n\nQuestions: `{path.name}`"
-            + (f" (subset `{args.subset}`)" if args.subset else "")
-            + f", model `{engine.index.manifest.model_name}`, {len(items)} questions.\n\n{text}\n",
-            encoding="utf-8",
-        )
-    if args.check:
-        limits_path = thresholds_path(path)
-        if not limits_path.is_file():
-            _err(f"no thresholds for {path.name}: expected {limits_path}")
-            return EXIT_BAD_INPUT
-        limits = tomllib.loads(limits_path.read_text(encoding="utf-8"))
-        problems = evals.check_thresholds(table, limits)
-        for problem in problems:
-            _err(f"below threshold: {problem}")
-        return 1 if problems else 0
-    return 0
-
-
 def cmd_tui(args: argparse.Namespace) -> int:
     from assistant.apps.tui.app import run
 
@@ -311,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--index-type",
         choices=["auto", "flat", "hnsw"],
         help="vector index: flat, hnsw, or auto (default; flat below ~200k chunks, then HNSW)",
+    )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the live index (every file against its digest, every vector finite and of unit "
+        "length) without building; exit 1 if it is damaged",
     )
     p.set_defaults(func=cmd_index)
 
@@ -371,8 +311,20 @@ def build_parser() -> argparse.ArgumentParser:
         + "); repeat it with --calibrate to pool several",
     )
     p.add_argument("--subset", help="only items with this tag (e.g. dev20, definition)")
-    p.add_argument("--report", type=Path, help="write a Markdown report here")
-    p.add_argument("--check", action="store_true", help="fail when a metric is below evals/thresholds.toml")
+    p.add_argument(
+        "--report",
+        type=Path,
+        metavar="PATH",
+        help="also write a Markdown report: the summary, every metric per language and per document, "
+        "a legend, and every failed question with its expected evidence and what was cited",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when a metric is on the wrong side of its threshold (evals/thresholds.toml, or "
+        "<name>.thresholds.toml beside another set; the summary marks each pass or FAIL whenever "
+        "that file exists)",
+    )
     p.add_argument("--failures", action="store_true", help="list the questions that missed")
     p.add_argument(
         "--reader",
