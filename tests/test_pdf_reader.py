@@ -149,10 +149,18 @@ def _truncated(path: Path, seeds_doc: Document) -> None:
     path.write_bytes(data[: len(data) // 3])
 
 
+def _zero_pages(path: Path) -> None:
+    """A well-formed PDF whose page tree is empty."""
+    import pypdfium2
+
+    pypdfium2.PdfDocument.new().save(str(path))
+
+
 BAD = [
     ("scan", lambda p, d: _blank_pdf(p, 3), "no text layer"),
     ("encrypted", lambda p, d: _encrypted_pdf(p), "encrypted"),
     ("empty", lambda p, d: p.write_bytes(b""), "not a readable PDF"),
+    ("zero pages", lambda p, d: _zero_pages(p), "the PDF has no pages"),
     ("not a pdf", lambda p, d: p.write_text("just words, not a PDF"), "not a readable PDF"),
     ("truncated", _truncated, "PDF"),
 ]
