@@ -75,6 +75,11 @@ class BatchInputError(AssistantError):
     exit_code = EXIT_BAD_INPUT
 
 
+class BatchWriteError(AssistantError):
+    """A ``batch`` output that could not be written (full disk, I/O error); the records before it
+    are kept and ``--resume`` completes it."""
+
+
 def one_line(exc: BaseException) -> str:
     """The message of a user-facing error as a single line (newlines folded)."""
     return " ".join(str(exc).split()) or type(exc).__name__

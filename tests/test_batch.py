@@ -14,7 +14,8 @@ import pytest
 
 from assistant.answer.record import schema_problems
 from assistant.apps.batch import add_parser, cmd_batch, run_batch
-from assistant.apps.batch_io import CSV_COLUMNS, BadLine, Item, prepare_resume, read_questions
+from assistant.apps.batch_io import CSV_COLUMNS, BadLine, Item, read_questions
+from assistant.apps.batch_resume import prepare_resume
 from assistant.engine import Engine, Settings
 from assistant.index.embedder import HashingEmbedder
 from assistant.index.store import build_index, corpus_hash, load_index
@@ -437,11 +438,11 @@ def test_resume_with_everything_done_asks_nothing(tmp_path, parts, capsys) -> No
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["-o", "out.md", "--resume"], "cannot resume a md report"),
+        (["-o", "out.md", "--resume"], "not a Markdown report written by assistant batch"),
         (["--resume"], "--resume needs the output file"),
         (["-o", "q.jsonl"], "would overwrite the input"),
     ],
-    ids=["md", "no-output", "same-file"],
+    ids=["md-not-from-batch", "no-output", "same-file"],
 )
 def test_refused_arguments(tmp_path, engine, capsys, args, needle) -> None:
     (tmp_path / "out.md").write_text("# Answers\n")

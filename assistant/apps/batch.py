@@ -2,8 +2,8 @@
 
 ``run_batch`` answers items in embedding batches and hands every record to a writer the
 moment it is done; ``cmd_batch`` is the ``assistant batch`` subcommand around it. Reading
-question files, rendering records and repairing an output file for ``--resume`` are in
-:mod:`assistant.apps.batch_io`.
+question files and writing records are in :mod:`assistant.apps.batch_io`, reading an output
+back for ``--resume`` in :mod:`assistant.apps.batch_resume`.
 """
 
 from __future__ import annotations
@@ -24,19 +24,27 @@ from assistant.answer.record import answer_record
 from assistant.apps.batch_io import (
     CSV_COLUMNS,
     BadLine,
-    BatchInputError,
+    FileWriter,
     Item,
     StreamWriter,
     csv_line,
     format_for,
     md_header,
-    prepare_resume,
     read_questions,
     render_csv,
     render_jsonl,
     render_md,
 )
-from assistant.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_SOME_ERRORS, QuestionError
+from assistant.apps.batch_resume import prepare_resume
+from assistant.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_SOME_ERRORS,
+    BatchInputError,
+    BatchWriteError,
+    QuestionError,
+    one_line,
+)
 from assistant.records import Answer
 from assistant.settings import Settings
 
@@ -242,7 +250,8 @@ def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
 
 def cmd_batch(args: argparse.Namespace, open_engine: Callable[[], Engine] | None = None) -> int:
     """``assistant batch``: exit 0 (all answered), 3 (some error records), 2 (unusable input or an
-    output file it will not overwrite), 130 (Ctrl-C) or 143 (SIGTERM), both after the summary.
+    output file it will not overwrite), 1 (the output could not be written, a full disk: the records
+    before stay whole for --resume), 130 (Ctrl-C) or 143 (SIGTERM), both after the summary.
 
     ``open_engine`` replaces ``Engine.open`` (tests inject a prepared engine).
     """
@@ -270,38 +279,44 @@ def cmd_batch(args: argparse.Namespace, open_engine: Callable[[], Engine] | None
         engine = Engine.open(settings, embedder=args.embedder, reader=None if args.no_reader else "default")
     else:
         engine = open_engine()
+    render = {"csv": render_csv, "md": render_md}.get(out_fmt, render_jsonl)
+    header = {"csv": csv_line(CSV_COLUMNS), "md": _md_header(args, engine)}.get(out_fmt, "")
+    writer: FileWriter | StreamWriter
     try:
-        mode = "a" if args.resume else "w"
-        stream = sys.stdout if output is None else output.open(mode, encoding="utf-8", newline="")
-    except OSError as exc:
-        _err(f"{output}: cannot write ({exc.strerror})")
-        return EXIT_BAD_INPUT
-    try:
-        header = {"csv": csv_line(CSV_COLUMNS), "md": _md_header(args, engine)}.get(out_fmt, "")
-        if out_fmt == "csv" and stream is not sys.stdout:
-            header = "\ufeff" + header  # a UTF-8 BOM, without which Excel reads the file as ANSI
-        if args.resume and stream.tell() > 0:
-            header = ""  # appending to an earlier run's file, which has its header
-        writer = StreamWriter(stream, {"csv": render_csv, "md": render_md}.get(out_fmt, render_jsonl), header)
-        # no bar when records are printed to the same terminal: they would garble each other
-        show = sys.stderr.isatty() and not (output is None and sys.stdout.isatty())
-        with (
-            _progress(sum(row.qid not in done for row in rows), show) as advance,
-            _sigterm_as_interrupt() as term,
-        ):
-            stats = run_batch(
-                engine,
-                rows,
-                writer,
-                k=args.k,
-                doc_ids=args.doc or None,
-                done_ids=done,
-                on_progress=advance,
-                log=lambda m: _note(f"{args.input}: {m}"),
-            )
-    finally:
-        if stream is not sys.stdout:
-            stream.close()
+        if output is None:
+            writer = StreamWriter(sys.stdout, render, header)
+        else:
+            if out_fmt == "csv":
+                header = "\ufeff" + header  # a UTF-8 BOM, without which Excel reads the file as ANSI
+            try:
+                writer = FileWriter(output, render, header, append=args.resume, kept=len(done))
+            except OSError as exc:
+                _err(f"{output}: cannot write ({exc.strerror})")
+                return EXIT_BAD_INPUT
+        try:
+            # no bar when records are printed to the same terminal: they would garble each other
+            show = sys.stderr.isatty() and not (output is None and sys.stdout.isatty())
+            with (
+                _progress(sum(row.qid not in done for row in rows), show) as advance,
+                _sigterm_as_interrupt() as term,
+            ):
+                stats = run_batch(
+                    engine,
+                    rows,
+                    writer,
+                    k=args.k,
+                    doc_ids=args.doc or None,
+                    done_ids=done,
+                    on_progress=advance,
+                    log=lambda m: _note(f"{args.input}: {m}"),
+                )
+        finally:
+            if isinstance(writer, FileWriter):
+                writer.close()
+    except BatchWriteError as exc:
+        # a full disk: the file holds whole records only, and the message says how to continue it
+        _err(one_line(exc))
+        return exc.exit_code
     skipped = f", skipped {stats.skipped} (resume)" if args.resume else ""
     _note(
         f"answered {stats.answered}, errors {stats.errors}{skipped} "

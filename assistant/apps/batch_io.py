@@ -3,26 +3,33 @@
 Everything here is about the files of ``assistant batch``, not about answering:
 :func:`read_questions` turns a txt/jsonl/csv file into :class:`Item` (a question to ask) and
 :class:`BadLine` (a line that cannot be asked); ``render_*`` and :class:`StreamWriter` write
-records as jsonl, csv or a Markdown report; :func:`prepare_resume` reads back the ids of an
-earlier output file and cuts off a record a crash left half-written.
+records as jsonl, csv or a Markdown report, and :class:`FileWriter` keeps an output file whole when
+a write fails. Reading an earlier output back for ``--resume`` is in :mod:`assistant.apps.batch_resume`.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import errno
 import io
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from assistant.errors import BatchInputError
+from assistant.errors import BatchInputError, BatchWriteError
 from assistant.text import compact
 
 INPUT_FORMATS = {".txt": "txt", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".md": "md", ".markdown": "md"}
+MD_TITLE = "# Answers: "
+# Each Markdown record ends with its id in an HTML comment (invisible when rendered): --resume reads the
+# ids back from it, and a record without its mark at the end was cut short.
+MD_MARK = "<!-- batch-id: "
 CSV_COLUMNS = ("id", "question", "lang", "answerable", "answer", "first_ref", "first_quote", "refs", "error")
 
 
@@ -215,7 +222,7 @@ def render_csv(record: dict[str, Any]) -> str:
 
 def md_header(source: str, *, when: str, model: str, corpus: str, settings: dict[str, str]) -> str:
     """The top of a Markdown report: the question file, then when, with what and how it was answered."""
-    lines = [f"# Answers: {source}", "", f"- Date: {when}", f"- Model: `{model}`", f"- Corpus: {corpus}"]
+    lines = [f"{MD_TITLE}{source}", "", f"- Date: {when}", f"- Model: `{model}`", f"- Corpus: {corpus}"]
     lines.append("- Settings: " + "; ".join(f"{name} {value}" for name, value in settings.items()))
     return "\n".join(lines) + "\n\n"
 
@@ -244,88 +251,119 @@ def render_md(record: dict[str, Any]) -> str:
             parts += [""]
         if not record["answerable"] and record["passages"]:
             parts += ["Closest passages: " + ", ".join(f"`{p['ref']}`" for p in record["passages"]), ""]
+    parts += [md_mark(record["id"]), ""]
     return "\n".join(parts) + "\n"
 
 
+def md_mark(qid: str) -> str:
+    """The line that ends a Markdown record: its id as JSON in an HTML comment (no newline)."""
+    # JSON escapes newlines; ">" is escaped too so an id cannot end the comment early
+    quoted = json.dumps(qid, ensure_ascii=False).replace(">", "\\u003e")
+    return f"{MD_MARK}{quoted} -->"
+
+
+def md_mark_id(line: str) -> str | None:
+    """The id in a line written by :func:`md_mark` (newline allowed), or None if it is not one."""
+    body = line.rstrip("\r\n")
+    if not (body.startswith(MD_MARK) and body.endswith(" -->")):
+        return None
+    try:
+        qid = json.loads(body[len(MD_MARK) : -len(" -->")])
+    except json.JSONDecodeError:
+        return None
+    return qid if isinstance(qid, str) else None
+
+
 class StreamWriter:
-    """Writes each record as rendered by ``render`` in one write call, then flushes.
+    """Writes each record as rendered by ``render`` in one write call, then flushes (for stdout).
 
     One call per record means an interrupted run never leaves half a record on disk.
     """
 
     def __init__(self, stream: TextIO, render: Callable[[dict[str, Any]], str], header: str = "") -> None:
         self._stream, self._render = stream, render
+        self.written = 0
         if header:
             self._put(header)
 
     def _put(self, text: str) -> None:
-        self._stream.write(text)
-        self._stream.flush()
+        try:
+            self._stream.write(text)
+            self._stream.flush()
+        except BrokenPipeError:
+            raise  # the reader went away: the command line ends quietly (exit 141)
+        except OSError as exc:
+            raise BatchWriteError(
+                f"could not write the answers to standard output ({exc.strerror or exc}); "
+                f"{self.written} records were written; write to a file with -o to be able to --resume"
+            ) from None
 
     def write(self, record: dict[str, Any]) -> None:
         """Write and flush one record."""
         self._put(self._render(record))
+        self.written += 1
 
 
-# --- resuming ------------------------------------------------------------------------------------
+class FileWriter:
+    """Appends each record to an output file with unbuffered writes; a failed write leaves no half record.
 
-
-def _csv_ids(text: str, path: Path) -> tuple[set[str], int]:
-    """Ids in a batch CSV and the length of its complete rows (a quoted answer may span lines)."""
-    lines = [line + "\n" for line in text.split("\n")[:-1]]
-    ends = [0]
-    for line in lines:
-        ends.append(ends[-1] + len(line))
-    reader = csv.reader(iter(lines), strict=True)
-    ids: set[str] = set()
-    good = 0
-    try:
-        for i, row in enumerate(reader):
-            if i == 0 and tuple(row) != CSV_COLUMNS:
-                raise BatchInputError(f"{path}: not a CSV written by assistant batch (other header)")
-            ids.update(row[:1] if i else [])
-            good = ends[reader.line_num]
-    except csv.Error as exc:
-        if reader.line_num < len(lines):  # broken in the middle: not something a crash leaves behind
-            raise BatchInputError(f"{path}: line {reader.line_num}: malformed CSV ({exc})") from None
-        # else an unterminated quoted field at the very end: a row cut short by a crash, dropped
-    return ids, good
-
-
-def _jsonl_ids(text: str, path: Path) -> tuple[set[str], int]:
-    ids: set[str] = set()
-    for n, line in _lines(text):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            record = None
-        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
-            raise BatchInputError(f"{path}: line {n} is not a record written by assistant batch")
-        ids.add(record["id"])
-    return ids, len(text)
-
-
-def prepare_resume(path: Path, output_format: str) -> tuple[set[str], int]:
-    """Ids already in an earlier output file, and how many bytes of a cut-off last record were removed.
-
-    A crash can leave a partial last record; it is truncated away here so its question is answered
-    again. A missing file resumes nothing. Markdown reports cannot be resumed (BatchInputError).
+    When a write fails (a full disk), the file is cut back to the end of the last whole record, so
+    what was written stays valid and ``--resume`` continues it. ``kept`` is how many records the
+    file already holds (from an earlier run being resumed), for the message.
     """
-    if output_format not in ("jsonl", "csv"):
-        raise BatchInputError(
-            f"cannot resume a {output_format} report (no ids to read back); use jsonl or csv"
-        )
-    if not path.exists():
-        return set(), 0
-    data = _read(path)
-    # Every record ends with a newline written in the same call: anything after the last one is partial.
-    cut = data.rfind(b"\n") + 1
-    text, bom = _decode(data[:cut], path)
-    ids, good = _csv_ids(text, path) if output_format == "csv" else _jsonl_ids(text, path)
-    keep = bom + len(text[:good].encode("utf-8"))
-    if keep < len(data):
-        with path.open("r+b") as f:
-            f.truncate(keep)
-    return ids, len(data) - keep
+
+    def __init__(
+        self,
+        path: Path,
+        render: Callable[[dict[str, Any]], str],
+        header: str = "",
+        *,
+        append: bool = False,
+        kept: int = 0,
+    ) -> None:
+        self._path, self._render = path, render
+        # unbuffered: nothing waits in a buffer to be written (or half-written) when the file is closed
+        self._file = path.open("ab" if append else "wb", buffering=0)
+        self._good = self._file.seek(0, os.SEEK_END)
+        self.written, self._kept = 0, kept
+        if header and self._good == 0:  # a resumed file has its header already
+            try:
+                self._put(header)
+            except BaseException:
+                self._file.close()
+                raise
+
+    def _put(self, text: str) -> None:
+        encoded = text.encode("utf-8")
+        data = memoryview(encoded)
+        try:
+            while data:  # a raw write may take only part (the disk filling up): write the rest
+                n = self._file.write(data)
+                if not n:  # never for a regular file, but it must not loop forever
+                    raise OSError(errno.EIO, "the file took no bytes")
+                data = data[n:]
+        except OSError as exc:
+            self._cut_back()
+            done = self._kept + self.written
+            raise BatchWriteError(
+                f"could not write {self._path} ({exc.strerror or exc}); the {done} records written so far "
+                "are kept; free space and rerun with --resume"
+            ) from None
+        except BaseException:  # Ctrl-C or SIGTERM between two parts of one record
+            self._cut_back()
+            raise
+        self._good += len(encoded)
+
+    def _cut_back(self) -> None:
+        """Truncate a half-written record away (shrinking a file needs no free space)."""
+        with contextlib.suppress(OSError):  # if even this fails, --resume cuts the half record off
+            os.ftruncate(self._file.fileno(), self._good)
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Write one record (one or more system calls, nothing buffered)."""
+        self._put(self._render(record))
+        self.written += 1
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()
