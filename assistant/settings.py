@@ -79,6 +79,9 @@ class Settings:
     """The model name sent to that server (ASSISTANT_READER_MODEL)."""
     reader_key: str | None = field(default=None, repr=False)
     """The server's API key (ASSISTANT_READER_KEY); never printed."""
+    runtime_base: Path | None = None
+    """The login session's private runtime folder (XDG_RUNTIME_DIR), where the server's socket
+    goes; without one, a folder in the user's own cache."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -104,6 +107,8 @@ class Settings:
             values["reader_model"] = reader_model
         if reader_key := _env("ASSISTANT_READER_KEY"):
             values["reader_key"] = reader_key
+        if (runtime := _env("XDG_RUNTIME_DIR")) and Path(runtime).is_absolute():
+            values["runtime_base"] = Path(runtime)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)  # type: ignore[arg-type]
 

@@ -118,28 +118,45 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.engine import clean_question
 
     clean_question(question)  # fail fast on bad input, before loading the model
+    if args.no_server:
+        return _ask_in_process(args, settings, question)
     # A resident `assistant serve` for this index answers in a fraction of a second; without one
-    # answer in this process.
-    if not args.no_server:
-        from assistant.apps.serve.client import ask_server
+    # answer in this process, one such process at a time (each loads its own model).
+    from assistant.apps.serve.client import in_process_slot
 
-        served = ask_server(
-            settings,
-            question,
-            k=args.k,
-            doc=args.doc,
-            as_json=args.json,
-            explain=args.explain,
-            reader=not args.no_reader,
-            fingerprint=args.embedder.fingerprint if args.embedder is not None else None,
-        )
-        if served is not None:
-            if served.error is not None:
-                _err(served.error)
-                return served.exit
-            sys.stdout.write(served.output)
-            _reader_notes("", served.notice)
-            return 0
+    served = _ask_served(args, settings, question)
+    if served is not None:
+        return served
+    with in_process_slot(settings) as waited:
+        served = _ask_served(args, settings, question) if waited else None  # up by now?
+        return served if served is not None else _ask_in_process(args, settings, question)
+
+
+def _ask_served(args: argparse.Namespace, settings: Settings, question: str) -> int | None:
+    """Hand the question to a running server and print its answer; None when none answered."""
+    from assistant.apps.serve.client import ask_server
+
+    served = ask_server(
+        settings,
+        question,
+        k=args.k,
+        doc=args.doc,
+        as_json=args.json,
+        explain=args.explain,
+        reader=not args.no_reader,
+        fingerprint=args.embedder.fingerprint if args.embedder is not None else None,
+    )
+    if served is None:
+        return None
+    if served.error is not None:
+        _err(served.error)
+        return served.exit
+    sys.stdout.write(served.output)
+    _reader_notes("", served.notice)
+    return 0
+
+
+def _ask_in_process(args: argparse.Namespace, settings: Settings, question: str) -> int:
     from assistant.apps.present import format_answer
     from assistant.engine import Engine
 

@@ -14,21 +14,24 @@ corpus and model setting), sends one JSON object on one line and reads one JSON 
     -> {"ok": false, "code": "error", "error": "<one line>", "exit": 1}   (print it and exit)
     -> {"ok": false, "code": "not-mine" | "bad-request" | "internal", ...}  (answer in-process)
 
-plus ``{"op": "status"}`` and ``{"op": "stop"}``. Requests are served one at a time (the engine is
-not thread-safe). Only the standard library is used, and the client half imports nothing heavy.
+plus ``{"op": "status"}`` and ``{"op": "stop"}``. The server reads every connection at once but
+answers questions one at a time from its one engine (which is not thread-safe), in the order they
+came; while a question waits or is being answered the server sends a bare newline every
+:data:`HEARTBEAT` seconds, so a client tells "busy" (keep waiting) from "hung" (answer in-process).
+Only the standard library is used, and the client half imports nothing heavy.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import socket
 import stat
-import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +40,10 @@ from assistant.settings import PACKAGE_DIR, Settings
 
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
-CONNECT_TIMEOUT = 0.2  # a live server accepts at once; anything slower is treated as "no server"
-READ_TIMEOUT = 60.0  # generous: the server may be answering another client first
+CONNECT_TIMEOUT = 0.2  # a live server accepts at once (its backlog queues); slower means "no server"
+HEARTBEAT = 2.0  # a server sends "\n" this often while a question waits or is being answered
+READ_TIMEOUT = 30.0  # silence this long (no reply, no heartbeat) means the server is stuck
+MAX_WAIT = 900.0  # however busy the server is, a client waits no longer than this in all
 FINAL = "error"  # the one error code the client prints as is; any other code means "answer in-process"
 NOT_MINE = "not-mine"
 BAD = "bad-request"
@@ -75,25 +80,36 @@ def code_stamp() -> str:
     return h.hexdigest()[:16]
 
 
-def runtime_dir() -> Path:
-    """The per-user folder of sockets: ``<tmp>/assistant-<uid>`` (``/tmp`` if TMPDIR is too long)."""
-    name = f"assistant-{os.getuid()}"
-    base = Path(tempfile.gettempdir())
-    # AF_UNIX paths are limited to ~107 bytes; the socket name adds 22 to the folder.
-    return (base if len(str(base / name)) + 22 < 100 else Path("/tmp")) / name
+def runtime_dir(settings: Settings) -> Path:
+    """The per-user folder of sockets and locks.
+
+    ``$XDG_RUNTIME_DIR/assistant`` when the login session provides one (private to the user by
+    design), else ``<cache>/run`` in the user's own cache. Not the shared temp folder: there
+    another local user could create ``assistant-<uid>`` first and so keep every server from
+    starting. ``/tmp/assistant-<uid>`` is the last resort, for paths too long for a socket.
+    """
+    candidates = [settings.cache_dir / "run"]
+    if settings.runtime_base is not None:
+        candidates.insert(0, settings.runtime_base / "assistant")
+    for folder in candidates:
+        # AF_UNIX paths are limited to ~107 bytes; the socket name adds 22 to the folder.
+        if len(os.fsencode(folder.expanduser().absolute())) + 22 < 100:
+            return folder.expanduser().absolute()
+    return Path("/tmp") / f"assistant-{os.getuid()}"
 
 
 def socket_path(settings: Settings) -> Path:
     """The socket of the server for these settings (a hash, so a long index path still fits)."""
     ident = identity(settings)
     key = "\0".join((ident["index"], ident["corpus"], ident["model"])).encode("utf-8", "surrogatepass")
-    return runtime_dir() / f"{hashlib.sha256(key).hexdigest()[:16]}.sock"
+    return runtime_dir(settings) / f"{hashlib.sha256(key).hexdigest()[:16]}.sock"
 
 
 def private_dir(path: Path, create: bool) -> bool:
     """True if ``path`` is a real folder owned by us that nobody else can enter (made if ``create``)."""
     if create:
         with contextlib.suppress(OSError):  # exists already (checked below) or cannot be made
+            path.parent.mkdir(parents=True, exist_ok=True)  # a fresh cache folder
             path.mkdir(mode=0o700)
     try:
         st = os.lstat(path)
@@ -108,26 +124,39 @@ def encode_message(message: dict[str, Any]) -> bytes:
     return (json.dumps(message, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
 
 
-def read_line(sock: socket.socket, limit: int, timeout: float) -> bytes:
-    """One line (without the newline) or everything up to EOF; ``timeout`` bounds the whole read."""
-    deadline = time.monotonic() + timeout
+def read_line(sock: socket.socket, limit: int, timeout: float, idle: float | None = None) -> bytes:
+    """One non-empty line (without the newline) or everything up to EOF.
+
+    ``timeout`` bounds the whole read; with ``idle``, the read also fails after that long without a
+    byte. Empty lines before the line (the server's heartbeats) are skipped.
+    """
+    started = time.monotonic()
+    last = started
     buf = bytearray()
     while b"\n" not in buf:
-        remaining = deadline - time.monotonic()
+        now = time.monotonic()
+        remaining = started + timeout - now
+        if idle is not None:
+            remaining = min(remaining, last + idle - now)
         if remaining <= 0:
             raise TimeoutError("timed out reading")
         sock.settimeout(remaining)
         chunk = sock.recv(65536)
         if not chunk:
             break
+        last = time.monotonic()
         buf += chunk
+        del buf[: len(buf) - len(buf.lstrip(b"\n"))]  # heartbeats
         if len(buf) > limit and b"\n" not in buf[: limit + 1]:
             raise TooLarge(f"request too large (limit {limit // 1024} KB)")
     return bytes(buf.split(b"\n", 1)[0])
 
 
 def request(settings: Settings, message: dict[str, Any], timeout: float = READ_TIMEOUT) -> dict | None:
-    """Send one request to the server for ``settings``; None when no server answered sensibly."""
+    """Send one request to the server for ``settings``; None when no server answered sensibly.
+
+    ``timeout`` is how long the server may stay silent (heartbeats count as an answer).
+    """
     path = socket_path(settings)
     if not private_dir(path.parent, create=False):
         return None
@@ -137,10 +166,37 @@ def request(settings: Settings, message: dict[str, Any], timeout: float = READ_T
             sock.connect(str(path))
             sock.settimeout(timeout)
             sock.sendall(encode_message(message))
-            reply = json.loads(read_line(sock, MAX_RESPONSE_BYTES, timeout).decode("utf-8"))
+            reply = json.loads(read_line(sock, MAX_RESPONSE_BYTES, MAX_WAIT, idle=timeout).decode("utf-8"))
     except (OSError, ValueError, RecursionError):
         return None  # no socket, nobody listening, timed out, or garbage: all mean "no server"
     return reply if isinstance(reply, dict) else None
+
+
+@contextlib.contextmanager
+def in_process_slot(settings: Settings) -> Iterator[bool]:
+    """Hold the one slot for answering in-process when the server did not; yields whether it waited.
+
+    A burst of ``ask`` calls that all miss the server (it is starting, or stuck) would otherwise
+    each load their own model (1.35 GB apiece) and exhaust memory; with the slot they take turns,
+    and one that had to wait can try the server again first. Without a private runtime folder
+    there is no safe place for the lock, so nothing is held.
+    """
+    folder = runtime_dir(settings)
+    if not private_dir(folder, create=True):
+        yield False
+        return
+    path = socket_path(settings).with_suffix(".local.lock")
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            waited = False
+        except BlockingIOError:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            waited = True
+        try:
+            yield waited
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,12 @@
 
 A cold ``ask`` spends most of its time importing torch, loading the model and building BM25; a
 server pays that once. The wire format and the client are in ``assistant.apps.serve.client``.
-Requests are served one at a time (the engine is not thread-safe).
+
+Connections are accepted as they come (a deep backlog queues a burst instead of refusing it) and
+each is read by a thread of its own under a deadline, so an idle or slow client blocks nobody and
+``status`` answers at once. Questions go to one engine thread in the order they came (the engine
+is not thread-safe, and one loaded model is the point); while a question waits or is answered its
+connection gets a heartbeat.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +33,7 @@ from assistant.apps.present import format_answer
 from assistant.apps.serve.client import (
     BAD,
     FINAL,
+    HEARTBEAT,
     MAX_REQUEST_BYTES,
     NOT_MINE,
     TooLarge,
@@ -46,7 +53,9 @@ from assistant.settings import Settings
 if TYPE_CHECKING:
     from assistant.index.embedder import Embedder
 
-CLIENT_IO_TIMEOUT = 5.0  # a client that stalls must not block everyone queued behind it
+CLIENT_IO_TIMEOUT = 5.0  # how long a client may take to send its request or take the reply
+BACKLOG = 512  # connections the kernel queues before accept(): a burst waits instead of being refused
+MAX_CONNECTIONS = 64  # connections read at once; more wait in the backlog (each costs a thread)
 SOCKET_CHECK_INTERVAL = 30.0
 WARM_UP = ("贸易规则是什么？", "What are trade rules?")
 
@@ -89,8 +98,10 @@ class AskServer:
         embedder: Embedder | None = None,
         idle_timeout: float = 0.0,
         log: Callable[[str], None] | None = None,
+        heartbeat: float = HEARTBEAT,
     ) -> None:
         self.settings = settings
+        self.heartbeat = heartbeat
         self.path = socket_path(settings)
         self.idle_timeout = idle_timeout
         self.requests = 0
@@ -104,6 +115,11 @@ class AskServer:
         self._inode: int | None = None
         self._stopping = False
         self._started = time.monotonic()
+        self._last_question = time.monotonic()
+        self._pending = 0  # questions queued or being answered (the idle clock waits for them)
+        self._pending_lock = threading.Lock()
+        self._connections = ThreadPoolExecutor(MAX_CONNECTIONS, thread_name_prefix="serve-conn")
+        self._engine_thread = ThreadPoolExecutor(1, thread_name_prefix="serve-engine")
         # A self-pipe wakes the select() loop from stop(), a signal handler or another thread.
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_w.setblocking(False)
@@ -154,7 +170,7 @@ class AskServer:
                 listener.close()
                 raise
         os.chmod(self.path, 0o600)
-        listener.listen(16)
+        listener.listen(BACKLOG)
         listener.setblocking(False)
         self._listener = listener
         self._inode = os.stat(self.path).st_ino
@@ -166,7 +182,10 @@ class AskServer:
             self._wake_w.send(b"x")
 
     def close(self) -> None:
-        """Stop listening and remove our socket file (idempotent)."""
+        """Stop listening, finish the question being answered, drop the queued ones (their clients
+        answer in-process) and remove our socket file (idempotent)."""
+        self._connections.shutdown(wait=False, cancel_futures=True)
+        self._engine_thread.shutdown(wait=True, cancel_futures=True)
         if self._listener is not None:
             self._listener.close()
             self._listener = None
@@ -177,23 +196,24 @@ class AskServer:
         self._wake_w.close()
 
     def serve_forever(self) -> None:
-        """Answer requests one at a time until stopped or idle for ``idle_timeout`` seconds; then close()."""
+        """Answer requests until stopped or idle for ``idle_timeout`` seconds; then close()."""
         assert self._listener is not None, "call start() first"
         try:
             with selectors.DefaultSelector() as sel:
                 sel.register(self._listener, selectors.EVENT_READ)
                 sel.register(self._wake_r, selectors.EVENT_READ)
-                last = time.monotonic()
+                self._last_question = time.monotonic()
                 while not self._stopping:
                     timeout = SOCKET_CHECK_INTERVAL
                     if self.idle_timeout > 0:
-                        timeout = min(timeout, self.idle_timeout - (time.monotonic() - last))
-                        if timeout <= 0:
+                        idle = 0.0 if self._pending else time.monotonic() - self._last_question
+                        timeout = min(timeout, max(self.idle_timeout - idle, 0.05))
+                        if idle >= self.idle_timeout:
                             self._log(f"no questions for {self.idle_timeout:g}s; exiting")
                             return
                     for key, _ in sel.select(timeout):
-                        if key.fileobj is self._listener and self._accept_one():
-                            last = time.monotonic()
+                        if key.fileobj is self._listener:
+                            self._accept_all()
                     if not self._socket_is_ours():
                         self._log(f"{self.path} was removed or replaced; exiting")
                         return
@@ -207,34 +227,68 @@ class AskServer:
         except OSError:
             return False
 
-    def _accept_one(self) -> bool:
-        """Serve one connection; True if it asked a question (which resets the idle clock)."""
+    def _accept_all(self) -> None:
+        """Hand every waiting connection to a thread of its own."""
         assert self._listener is not None
-        try:
-            conn, _ = self._listener.accept()
-        except (BlockingIOError, InterruptedError):
-            return False
-        before = self.requests
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            conn.setblocking(True)
+            try:
+                self._connections.submit(self._serve_connection, conn)
+            except RuntimeError:  # shutting down
+                conn.close()
+                return
+
+    def _serve_connection(self, conn: socket.socket) -> None:
+        """Read one request (within CLIENT_IO_TIMEOUT), answer it, close the connection."""
         with conn:
             try:
                 raw = read_line(conn, MAX_REQUEST_BYTES, CLIENT_IO_TIMEOUT)
-                reply = self.handle(raw)
+                reply = self.handle(raw, conn)
             except TooLarge as exc:
                 reply = _fail(BAD, f"bad request: {exc}")
             except OSError:
-                return False  # the client stalled or went away; nobody to answer
+                return  # the client stalled or went away; nobody to answer
             except Exception:  # a bug must cost one request, never the server
                 self._log("internal error:\n" + traceback.format_exc().rstrip())
                 reply = _fail("internal", "internal error", 1)
             with contextlib.suppress(OSError):
                 conn.settimeout(CLIENT_IO_TIMEOUT)
                 conn.sendall(encode_message(reply))
-        return self.requests > before
+
+    def _queued(self, req: dict[str, Any], conn: socket.socket | None) -> dict[str, Any]:
+        """``_ask`` on the engine thread, in arrival order; heartbeats to ``conn`` while it waits."""
+        with self._pending_lock:
+            self._pending += 1
+        try:
+            future: Future[dict[str, Any]] = self._engine_thread.submit(self._ask, req)
+            while True:
+                try:
+                    return future.result(timeout=self.heartbeat)
+                except TimeoutError:
+                    if conn is None:
+                        continue
+                    try:
+                        conn.settimeout(CLIENT_IO_TIMEOUT)
+                        conn.sendall(b"\n")
+                    except OSError:
+                        future.cancel()  # the client is gone: do not answer for nobody
+                        raise
+        finally:
+            with self._pending_lock:
+                self._pending -= 1
+                self._last_question = time.monotonic()
 
     # -- requests
 
-    def handle(self, raw: bytes) -> dict[str, Any]:
-        """The reply to one request line; never raises for a bad request."""
+    def handle(self, raw: bytes, conn: socket.socket | None = None) -> dict[str, Any]:
+        """The reply to one request line; never raises for a bad request.
+
+        ``conn`` (if given) gets heartbeats while a question waits for the engine.
+        """
         try:
             req = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError):
@@ -248,7 +302,7 @@ class AskServer:
             self.stop()
             return {"ok": True, "pid": os.getpid()}
         if op == "ask":
-            return self._ask(req)
+            return self._queued(req, conn)
         return _fail(BAD, f"bad request: unknown op {str(op)[:40]!r}")
 
     def status(self) -> dict[str, Any]:
