@@ -48,6 +48,23 @@ def _threads(value: str | None) -> int:
     return int(value) if value and value.isdigit() and int(value) > 0 else (os.cpu_count() or 1)
 
 
+def _switch(value: str) -> str:
+    """``0`` / ``1`` / ``auto`` from the usual spellings of off, on and anything else."""
+    word = value.strip().lower()
+    if word in ("0", "no", "false", "off", "never"):
+        return "0"
+    return "1" if word in ("1", "yes", "true", "on", "always") else "auto"
+
+
+def _seconds(value: str) -> float:
+    """A positive number of seconds, or the default of 15 minutes for anything else."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        return 900.0
+    return seconds if seconds > 0 else 900.0
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where things live and how answers are made; each field says which variable overrides it."""
@@ -79,6 +96,11 @@ class Settings:
     """The model name sent to that server (ASSISTANT_READER_MODEL)."""
     reader_key: str | None = field(default=None, repr=False)
     """The server's API key (ASSISTANT_READER_KEY); never printed."""
+    autoserve: str = "auto"
+    """Whether ``ask`` starts a background engine when none runs (ASSISTANT_AUTOSERVE): ``auto``
+    when the user is at a terminal, ``1`` always, ``0`` never."""
+    serve_idle: float = 900.0
+    """Seconds without questions after which a background engine exits (ASSISTANT_SERVE_IDLE)."""
     runtime_base: Path | None = None
     """The login session's private runtime folder (XDG_RUNTIME_DIR), where the server's socket
     goes; without one, a folder in the user's own cache."""
@@ -107,6 +129,10 @@ class Settings:
             values["reader_model"] = reader_model
         if reader_key := _env("ASSISTANT_READER_KEY"):
             values["reader_key"] = reader_key
+        if (autoserve := _env("ASSISTANT_AUTOSERVE")) is not None:
+            values["autoserve"] = _switch(autoserve)
+        if idle := _env("ASSISTANT_SERVE_IDLE"):
+            values["serve_idle"] = _seconds(idle)
         if (runtime := _env("XDG_RUNTIME_DIR")) and Path(runtime).is_absolute():
             values["runtime_base"] = Path(runtime)
         values.update({k: v for k, v in overrides.items() if v is not None})

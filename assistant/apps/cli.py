@@ -129,7 +129,31 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return served
     with in_process_slot(settings) as waited:
         served = _ask_served(args, settings, question) if waited else None  # up by now?
+        if served is None and args.embedder is None:
+            served = _ask_started_server(args, settings, question)
         return served if served is not None else _ask_in_process(args, settings, question)
+
+
+def _ask_started_server(args: argparse.Namespace, settings: Settings, question: str) -> int | None:
+    """Start the background engine (when wanted) and ask it; None to answer in-process instead."""
+    from assistant.apps.serve import autostart
+
+    if not autostart.wanted(settings, sys.stderr.isatty()):
+        return None
+    spinning = sys.stderr.isatty()
+
+    def spin(seconds: float) -> None:
+        if spinning:
+            print(f"\rstarting the engine (once) … {seconds:.0f}s", end="", file=sys.stderr, flush=True)
+
+    pid = autostart.start_server(settings, on_wait=spin)
+    if spinning:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
+    if pid is None:
+        return None
+    if autostart.first_time(settings):
+        print(f"assistant: note: {autostart.note(pid, settings)}", file=sys.stderr)
+    return _ask_served(args, settings, question)
 
 
 def _ask_served(args: argparse.Namespace, settings: Settings, question: str) -> int | None:
