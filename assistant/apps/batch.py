@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from assistant.answer.record import answer_record
+from assistant.apps.batch_answer import About, Answerer, EngineAnswerer, served_answerer
 from assistant.apps.batch_io import (
     CSV_COLUMNS,
     BadLine,
@@ -42,10 +42,8 @@ from assistant.errors import (
     EXIT_SOME_ERRORS,
     BatchInputError,
     BatchWriteError,
-    QuestionError,
     one_line,
 )
-from assistant.records import Answer
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
@@ -105,27 +103,8 @@ def error_record(qid: str, line: int, message: str, question: str | None = None)
     return record
 
 
-def _ask(
-    engine: Engine, questions: list[str], k: int | None, doc_ids: Sequence[str] | None
-) -> list[Answer | QuestionError]:
-    """Answers in order; a question the engine refuses yields its QuestionError instead."""
-    try:
-        return list(engine.ask_many(questions, k, doc_ids)) if questions else []
-    except QuestionError as exc:
-        if len(questions) == 1:
-            return [exc]
-    # ask_many refuses the whole batch for one bad question: ask one by one so the others are answered
-    out: list[Answer | QuestionError] = []
-    for q in questions:
-        try:
-            out.append(engine.ask_many([q], k, doc_ids)[0])
-        except QuestionError as exc:
-            out.append(exc)
-    return out
-
-
 def run_batch(
-    engine: Engine,
+    source: Engine | Answerer,
     items: Sequence[Item | BadLine],
     writer: RecordWriter,
     *,
@@ -136,22 +115,25 @@ def run_batch(
     on_progress: Callable[[int], None] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> BatchStats:
-    """Answer ``items`` (skipping ``done_ids``) with one ``ask_many`` call per ``batch_size`` questions.
+    """Answer ``items`` (skipping ``done_ids``), ``batch_size`` questions at a time, with ``source``: an
+    engine in this process or an :class:`Answerer` (a running server).
 
     Records go to ``writer`` in input order as each batch finishes; bad lines and refused
     questions become error records (and a ``log`` line). Ctrl-C ends the run and returns
     the stats with ``interrupted`` set; records already written stay complete.
     """
+    answerer = source if hasattr(source, "answer") else EngineAnswerer(source)  # type: ignore[arg-type]
     todo = [row for row in items if row.qid not in done_ids]
     stats = BatchStats(total=len(items), skipped=len(items) - len(todo))
     t0 = time.perf_counter()
 
     def finish(window: list[Item | BadLine]) -> None:
-        results = iter(_ask(engine, [r.question for r in window if isinstance(r, Item)], k, doc_ids))
+        asked = [r for r in window if isinstance(r, Item)]
+        results = iter(answerer.answer([r.question for r in asked], [r.qid for r in asked], k, doc_ids))
         for row in window:
             result = next(results) if isinstance(row, Item) else None
-            if isinstance(result, Answer):
-                writer.write(_with_extra(answer_record(result, engine.documents, row.qid), row.extra))
+            if isinstance(result, dict):
+                writer.write(_with_extra(result, row.extra))
                 stats.answered += 1
             else:
                 message = row.error if isinstance(row, BadLine) else str(result)
@@ -272,15 +254,9 @@ def cmd_batch(args: argparse.Namespace, open_engine: Callable[[], Engine] | None
     if dropped:
         _note(f"{output}: dropped a cut-off last record ({dropped} bytes); it will be answered again")
     # the model loads once the input is known to be usable, and before the output is touched
-    if open_engine is None:
-        from assistant.engine import Engine  # only now: `assistant --help` and `ask` stay light
-
-        settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
-        engine = Engine.open(settings, embedder=args.embedder, reader=None if args.no_reader else "default")
-    else:
-        engine = open_engine()
+    answerer = _answerer(args, open_engine)
     render = {"csv": render_csv, "md": render_md}.get(out_fmt, render_jsonl)
-    header = {"csv": csv_line(CSV_COLUMNS), "md": _md_header(args, engine)}.get(out_fmt, "")
+    header = {"csv": csv_line(CSV_COLUMNS), "md": _md_header(args, answerer.about)}.get(out_fmt, "")
     writer: FileWriter | StreamWriter
     try:
         if output is None:
@@ -301,7 +277,7 @@ def cmd_batch(args: argparse.Namespace, open_engine: Callable[[], Engine] | None
                 _sigterm_as_interrupt() as term,
             ):
                 stats = run_batch(
-                    engine,
+                    answerer,
                     rows,
                     writer,
                     k=args.k,
@@ -335,21 +311,47 @@ def cmd_batch(args: argparse.Namespace, open_engine: Callable[[], Engine] | None
     return 0
 
 
-def _md_header(args: argparse.Namespace, engine: Engine) -> str:
+def _answerer(args: argparse.Namespace, open_engine: Callable[[], Engine] | None) -> Answerer:
+    """A running server for these settings when there is one, else the engine loaded here (with a
+    "loading the model" spinner on a terminal, so the bar that follows counts only answering)."""
+    if open_engine is not None:
+        return EngineAnswerer(open_engine())
+    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
+    if not args.no_server and args.embedder is None:
+        served = served_answerer(settings, use_reader=not args.no_reader)
+        if served is not None:
+            _note("answering with the running `assistant serve` (--no-server to load the model here)")
+            return served
+    from assistant.engine import Engine  # only now: `assistant --help` and `ask` stay light
+
+    with _spinner("loading the model and the index", sys.stderr.isatty()):
+        engine = Engine.open(settings, embedder=args.embedder, reader=None if args.no_reader else "default")
+    return EngineAnswerer(engine)
+
+
+@contextmanager
+def _spinner(what: str, enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    from rich.console import Console
+
+    with Console(file=sys.stderr).status(what + " …"):
+        yield
+
+
+def _md_header(args: argparse.Namespace, about: About) -> str:
     """The Markdown report's header: what was answered, when, with which model, corpus and settings."""
     from datetime import datetime
 
-    reader = "none (extractive answers)"
-    if engine.reader is not None:
-        reader = engine.reader.name
     return md_header(
         args.input.name,
         when=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-        model=engine.index.manifest.model_name,
-        corpus=f"{engine.settings.corpus_dir} ({len(engine.documents)} documents)",
+        model=about.model,
+        corpus=f"{about.corpus} ({about.documents} documents)",
         settings={
-            "passages per answer (k)": str(args.k or engine.settings.top_k),
-            "reader": reader,
+            "passages per answer (k)": str(args.k or about.top_k),
+            "reader": about.reader or "none (extractive answers)",
             "documents searched": ", ".join(args.doc) if args.doc else "all",
         },
     )
@@ -379,5 +381,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("-k", type=int, default=None, help="passages per answer (default 5)")
     p.add_argument("--doc", action="append", help="search only this doc_id (repeatable)")
     p.add_argument("--no-reader", action="store_true", help="extractive answers only (much faster)")
+    p.add_argument(
+        "--no-server",
+        action="store_true",
+        help="load the model in this process even if `assistant serve` is running",
+    )
     p.set_defaults(func=cmd_batch)
     return p

@@ -25,17 +25,13 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.answer.abstain import PACKAGED_CALIBRATION
-from assistant.apps.present import format_answer
+from assistant.apps.serve.answering import ServedEngine, fail
 from assistant.apps.serve.client import (
     BAD,
-    FINAL,
     HEARTBEAT,
     MAX_REQUEST_BYTES,
-    NOT_MINE,
     TooLarge,
     code_stamp,
     encode_message,
@@ -46,8 +42,7 @@ from assistant.apps.serve.client import (
     socket_path,
 )
 from assistant.engine import Engine
-from assistant.errors import AssistantError, ServeError, one_line
-from assistant.index.store import corpus_hash, load_index
+from assistant.errors import ServeError
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
@@ -57,30 +52,6 @@ CLIENT_IO_TIMEOUT = 5.0  # how long a client may take to send its request or tak
 BACKLOG = 512  # connections the kernel queues before accept(): a burst waits instead of being refused
 MAX_CONNECTIONS = 64  # connections read at once; more wait in the backlog (each costs a thread)
 SOCKET_CHECK_INTERVAL = 30.0
-WARM_UP = ("贸易规则是什么？", "What are trade rules?")
-
-
-def _fail(code: str, error: str, exit_code: int = 2) -> dict[str, Any]:
-    return {"ok": False, "code": code, "error": error, "exit": exit_code}
-
-
-def _well_formed(req: dict[str, Any]) -> bool:
-    """Whether an ask request has the fields' types our client sends (other senders may not)."""
-    k, doc = req.get("k"), req.get("doc")
-    return (
-        isinstance(req.get("question"), str)
-        and (k is None or (type(k) is int and k >= 1))
-        and (doc is None or (isinstance(doc, list) and all(isinstance(d, str) for d in doc)))
-        and all(isinstance(req.get(flag, False), bool) for flag in ("json", "explain", "reader"))
-    )
-
-
-def _stamp(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 class AskServer:
@@ -104,13 +75,10 @@ class AskServer:
         self.heartbeat = heartbeat
         self.path = socket_path(settings)
         self.idle_timeout = idle_timeout
-        self.requests = 0
-        self.engine: Engine | None = None
-        self._embedder = embedder
         self._log = log or (lambda _message: None)
+        self.answering = ServedEngine(settings, embedder, self._log)
         self._identity = identity(settings)
         self._code = code_stamp()
-        self._generation: tuple[object, ...] | None = None
         self._listener: socket.socket | None = None
         self._inode: int | None = None
         self._stopping = False
@@ -124,6 +92,20 @@ class AskServer:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_w.setblocking(False)
 
+    @property
+    def engine(self) -> Engine | None:
+        """The resident engine (None before ``start``)."""
+        return self.answering.engine
+
+    @engine.setter
+    def engine(self, engine: Engine) -> None:
+        self.answering.engine = engine
+
+    @property
+    def requests(self) -> int:
+        """Questions answered (a batch window counts each of its questions)."""
+        return self.answering.requests
+
     # -- lifecycle
 
     def start(self) -> None:
@@ -132,11 +114,7 @@ class AskServer:
             if not private_dir(self.path.parent, create=True):
                 raise ServeError(f"refusing to use {self.path.parent}: not a private folder owned by you")
             self._refuse_if_live()  # before loading the model, so a duplicate fails fast
-            generation = self._current_generation()  # before loading: a build landing meanwhile reloads
-            self.engine = Engine.open(self.settings, embedder=self._embedder)
-            self._generation = generation
-            for question in WARM_UP:  # first queries pay for torch kernels, jieba's dictionary, BM25
-                self.engine.ask(question)
+            self.answering.open()
             self._listen()
             self._started = time.monotonic()
         except BaseException:
@@ -249,12 +227,12 @@ class AskServer:
                 raw = read_line(conn, MAX_REQUEST_BYTES, CLIENT_IO_TIMEOUT)
                 reply = self.handle(raw, conn)
             except TooLarge as exc:
-                reply = _fail(BAD, f"bad request: {exc}")
+                reply = fail(BAD, f"bad request: {exc}")
             except OSError:
                 return  # the client stalled or went away; nobody to answer
             except Exception:  # a bug must cost one request, never the server
                 self._log("internal error:\n" + traceback.format_exc().rstrip())
-                reply = _fail("internal", "internal error", 1)
+                reply = fail("internal", "internal error", 1)
             with contextlib.suppress(OSError):
                 conn.settimeout(CLIENT_IO_TIMEOUT)
                 conn.sendall(encode_message(reply))
@@ -264,7 +242,9 @@ class AskServer:
         with self._pending_lock:
             self._pending += 1
         try:
-            future: Future[dict[str, Any]] = self._engine_thread.submit(self._ask, req)
+            answering = self.answering
+            work = answering.records if req.get("op") == "records" else answering.ask
+            future: Future[dict[str, Any]] = self._engine_thread.submit(work, req)
             while True:
                 try:
                     return future.result(timeout=self.heartbeat)
@@ -292,18 +272,18 @@ class AskServer:
         try:
             req = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError):
-            return _fail(BAD, "bad request: not a JSON object")
+            return fail(BAD, "bad request: not a JSON object")
         if not isinstance(req, dict):
-            return _fail(BAD, "bad request: not a JSON object")
+            return fail(BAD, "bad request: not a JSON object")
         op = req.get("op")
         if op == "status":
             return {"ok": True, **self.status()}
         if op == "stop":
             self.stop()
             return {"ok": True, "pid": os.getpid()}
-        if op == "ask":
+        if op in ("ask", "records"):
             return self._queued(req, conn)
-        return _fail(BAD, f"bad request: unknown op {str(op)[:40]!r}")
+        return fail(BAD, f"bad request: unknown op {str(op)[:40]!r}")
 
     def status(self) -> dict[str, Any]:
         """pid, uptime, requests served and what is loaded."""
@@ -311,74 +291,12 @@ class AskServer:
             "pid": os.getpid(),
             "uptime": time.monotonic() - self._started,
             "requests": self.requests,
-            "build": self._generation[0] if self._generation else None,
+            "build": self.answering.build,
             "code_changed": code_stamp() != self._code,
+            "code": self._code,
+            "about": self.answering.about(),
             **self._identity,
         }
-
-    def _ask(self, req: dict[str, Any]) -> dict[str, Any]:
-        if not _well_formed(req):
-            return _fail(
-                BAD,
-                "bad request: expected question (string), k (integer >= 1 or null), "
-                "doc (list of strings or null), json, explain and reader (booleans)",
-            )
-        assert self.engine is not None
-        fingerprint = req.get("fingerprint")
-        if (
-            any(req.get(key) != value for key, value in self._identity.items())
-            or req.get("code") != self._code
-            or (fingerprint is not None and fingerprint != self.engine.embedder.fingerprint)
-        ):
-            return _fail(NOT_MINE, "this server answers for another index, model or code version", 1)
-        self.requests += 1
-        try:
-            engine = self._fresh_engine()
-            answer = engine.ask(
-                req["question"],
-                k=req.get("k"),
-                doc_ids=req.get("doc") or None,
-                use_reader=bool(req.get("reader", True)),
-            )
-            output = format_answer(engine, answer, bool(req.get("json")), bool(req.get("explain")))
-        except AssistantError as exc:
-            return _fail(FINAL, self._as_client(one_line(exc), req), exc.exit_code)
-        except Exception as exc:
-            self._log("internal error:\n" + traceback.format_exc().rstrip())
-            return _fail("internal", f"internal error ({type(exc).__name__})", 1)
-        return {"ok": True, "output": output, "notice": answer.reader.notice if answer.reader else ""}
-
-    def _as_client(self, message: str, req: dict[str, Any]) -> str:
-        # Messages name the index folder; spell it as the client did so they match the in-process text.
-        arg = req.get("index_arg")
-        return (
-            message.replace(str(self.settings.resolved_index_dir), arg) if isinstance(arg, str) else message
-        )
-
-    def _current_generation(self) -> tuple[object, ...]:
-        """What identifies the live data: build name, manifest file, corpus hash and calibration file."""
-        index_dir = self.settings.resolved_index_dir
-        try:
-            build = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError):
-            build = None
-        manifest = _stamp(index_dir / "builds" / build / "manifest.json") if build else None
-        calibration = (_stamp(self.settings.calibration_path), _stamp(PACKAGED_CALIBRATION))
-        return (build, manifest, corpus_hash(self.settings.corpus_dir), calibration)
-
-    def _fresh_engine(self) -> Engine:
-        """The engine for the current index, reloaded (same embedder) if the index, corpus or
-        calibration changed; raises the in-process path's IndexStoreError if the index is unusable."""
-        assert self.engine is not None
-        generation = self._current_generation()
-        if generation != self._generation:
-            embedder = self.engine.embedder
-            index = load_index(self.settings.resolved_index_dir, embedder.fingerprint, str(generation[2]))
-            reader, hint = self.engine.reader, self.engine.reader_hint  # the loaded reader stays resident
-            self.engine = Engine(self.settings, embedder, index, reader=reader, reader_hint=hint)
-            self._generation = generation
-            self._log(f"reloaded the index (build {generation[0]})")
-        return self.engine
 
 
 def run_foreground(settings: Settings, embedder: Embedder | None = None, idle_timeout: float = 0.0) -> int:
