@@ -209,6 +209,29 @@ def test_the_socket_folder_is_private_and_not_the_shared_temp(
         assert request(settings, {"op": "status"}, timeout=5.0) is not None
 
 
+def test_another_user_squatting_the_shared_temp_name_blocks_nothing(indexed, tmp_path, monkeypatch) -> None:
+    """A real second user (nobody) creates /tmp/assistant-<uid> first, which used to keep every
+    server of ours from starting; the socket no longer lives there."""
+    if os.getuid() != 0:
+        pytest.skip("running a process as another user needs root")
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setenv("ASSISTANT_CACHE", str(tmp_path / "cache"))
+    squat = Path("/tmp") / f"assistant-{os.getuid()}"
+    if squat.exists():
+        pytest.skip(f"{squat} exists already; not touching it")
+    made = subprocess.run(["mkdir", "-m", "0777", str(squat)], user=65534, capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot run a process as nobody here: {made.stderr.decode().strip()[:80]}")
+    try:
+        assert os.lstat(squat).st_uid == 65534
+        settings = settings_for(indexed)
+        with serving(settings) as server:
+            assert not server.path.is_relative_to(squat)
+            assert request(settings, {"op": "status"}, timeout=5.0) is not None
+    finally:
+        os.rmdir(squat)
+
+
 def test_a_socket_folder_owned_by_someone_else_is_refused(indexed, tmp_path, monkeypatch) -> None:
     if os.getuid() != 0:
         pytest.skip("making a folder owned by another user needs root")
