@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -130,3 +133,34 @@ def assert_one_line_error(err: str) -> None:
     """A user-facing failure: one ``assistant: error:`` line on stderr, no traceback."""
     assert err.startswith("assistant: error: "), err[:300]
     assert err.count("\n") == 1 and "Traceback" not in err, err[:300]
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """Mount a real tmpfs of a given size (``tmpfs("64k")``), unmounted after the test; skips the
+    test where mounting is not allowed (not root). For full-disk cases without monkeypatching."""
+    mounts: list[Path] = []
+
+    def mount(size: str) -> Path:
+        point = tmp_path / f"disk{len(mounts)}"
+        point.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)], capture_output=True
+        )
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()[:100]}")
+        mounts.append(point)
+        return point
+
+    try:
+        yield mount
+    finally:
+        for point in mounts:
+            subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def fill_disk(disk: Path, leave: int) -> None:
+    """Fill the file system holding ``disk`` until about ``leave`` bytes are free (``disk/filler``)."""
+    st = os.statvfs(disk)
+    with (disk / "filler").open("wb") as f:
+        f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))

@@ -7,7 +7,6 @@ import contextlib
 import csv
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from assistant.engine import Settings
 from assistant.index.embedder import HashingEmbedder
 from assistant.index.store import build_index, load_index
 from assistant.records import Document
+from tests.conftest import fill_disk
 from tests.test_batch import CountingEngine, Q, assert_one_line_error, jline, run_cli
 
 BOM = b"\xef\xbb\xbf"
@@ -43,26 +43,9 @@ def _questions(tmp_path: Path, n: int) -> Path:
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path):
-    """A real 64 KiB tmpfs (root only); skipped where mounting is not allowed."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()[:100]}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def _fill(disk: Path, leave: int) -> None:
-    """Fill the file system until about ``leave`` bytes are free."""
-    st = os.statvfs(disk)
-    with (disk / "filler").open("wb") as f:
-        f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))
+def small_disk(tmpfs) -> Path:
+    """A real 64 KiB tmpfs (root only)."""
+    return tmpfs("64k")
 
 
 def _ids(path: Path, fmt: str) -> list[str]:
@@ -96,7 +79,7 @@ def test_a_full_disk_keeps_whole_records_and_resume_completes_them(
     assert 16 * 1024 < size < 48 * 1024  # fills half the space left, fits once the filler is gone
 
     out = small_disk / f"out.{fmt}"
-    _fill(small_disk, leave=size // 2)
+    fill_disk(small_disk, leave=size // 2)
     code, stdout, err = run_cli([questions, "-o", out], CountingEngine(*parts), capsys)
     assert code == 1 and stdout == ""
     assert_one_line_error(err)
@@ -118,7 +101,7 @@ def test_a_full_disk_keeps_whole_records_and_resume_completes_them(
 
 
 def test_a_full_disk_on_stdout_is_one_line(tmp_path, parts, capsys, small_disk, monkeypatch) -> None:
-    _fill(small_disk, leave=8 * 1024)
+    fill_disk(small_disk, leave=8 * 1024)
     stream = (small_disk / "redirected.jsonl").open("w", encoding="utf-8")  # `batch q.jsonl > full/file`
     monkeypatch.setattr(sys, "stdout", stream)
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from assistant.index.embedder import PROBE_TEXT, HashingEmbedder, SentenceTransf
 from assistant.index.integrity import check_scores, invalid_rows
 from assistant.index.models import MARKER
 from assistant.index.store import current_build, load_index
-from tests.conftest import META, TEXT, assert_one_line_error
+from tests.conftest import TEXT, assert_one_line_error, fill_disk
 from tests.conftest import run_cli as run
 
 QUESTION = "什么是负向一体化？"
@@ -76,15 +75,6 @@ def test_check_scores(scores: list[float], ok: bool) -> None:
 
 
 # ---------------------------------------------------------------- damaged index files
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    d = tmp_path / "corpus"
-    d.mkdir()
-    (d / "demo-2020.txt").write_text(TEXT, encoding="utf-8")
-    (d / "demo-2020.toml").write_text(META, encoding="utf-8")
-    return d
 
 
 @pytest.fixture
@@ -238,25 +228,9 @@ def test_a_damaged_cache_file_is_one_line_naming_it(corpus, capsys, monkeypatch,
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path):
-    """A real 1 MiB tmpfs (root only); skipped where mounting is not allowed."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()[:100]}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def _fill(disk: Path, leave: int) -> None:
-    """Fill the file system until about ``leave`` bytes are free."""
-    st = os.statvfs(disk)
-    free = st.f_bavail * st.f_frsize
-    with (disk / "filler").open("wb") as f:
-        f.write(b"\0" * max(0, free - leave))
+def small_disk(tmpfs) -> Path:
+    """A real 1 MiB tmpfs (root only)."""
+    return tmpfs("1m")
 
 
 def test_a_full_disk_while_faiss_writes_is_one_line_and_keeps_the_index(corpus, capsys, small_disk) -> None:
@@ -269,7 +243,7 @@ def test_a_full_disk_while_faiss_writes_is_one_line_and_keeps_the_index(corpus, 
     (corpus / "demo-2020.txt").write_text(
         TEXT + "\n三、新增\n\n" + "监管合作降低合规成本。" * 40 + "\n", "utf-8"
     )
-    _fill(small_disk, leave=8 * 1024)
+    fill_disk(small_disk, leave=8 * 1024)
     code, out, err = _run_at(["index"], corpus, index, capsys, big)
     assert code == 1 and out == ""
     assert_one_line_error(err)

@@ -331,7 +331,7 @@ def test_resolve_local_directory_caches_digests(tmp_path: Path, monkeypatch: pyt
     def no_hashing(_p: Path) -> str:
         raise AssertionError("unchanged files must not be re-hashed")
 
-    monkeypatch.setattr(models, "_sha256", no_hashing)
+    monkeypatch.setattr(models, "file_sha256", no_hashing)
     assert resolve_model(str(local)).digests == DIGESTS
     monkeypatch.undo()
     monkeypatch.setenv("ASSISTANT_CACHE", str(tmp_path / "cache"))

