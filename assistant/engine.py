@@ -34,7 +34,7 @@ from assistant.ingest.glossary import Glossary
 from assistant.records import Answer, DocumentMeta, Lang, Paragraph, ReaderNote
 from assistant.search.retrieval import FusionWeights, HybridRetriever
 from assistant.settings import Settings
-from assistant.text import detect_lang
+from assistant.text import detect_lang, latin_language
 
 MAX_QUESTION_CHARS = 1000
 # Units ranked for every question, whatever -k is: the verdict reads the top two and the citations
@@ -93,6 +93,11 @@ def clean_question(question: str) -> tuple[str, Lang]:
     lang = detect_lang(text)
     if lang is None:
         raise QuestionError("cannot tell the question's language: please ask in Chinese or English")
+    # Latin script is not English: a French question would get English-ranked quotes and an
+    # English rendering nobody asked for, so it is refused like any other language.
+    other = latin_language(text) if lang == "en" else None
+    if other is not None:
+        raise QuestionError(f"the question looks {other}; please ask in Chinese or English")
     return text, lang
 
 

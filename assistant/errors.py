@@ -80,6 +80,15 @@ class BatchWriteError(AssistantError):
     are kept and ``--resume`` completes it."""
 
 
+class ServedError(AssistantError):
+    """A failure a running ``assistant serve`` reported for a whole request: its one line and the
+    exit code the in-process path would have used."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_ENV) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 def one_line(exc: BaseException) -> str:
     """The message of a user-facing error as a single line (newlines folded)."""
     return " ".join(str(exc).split()) or type(exc).__name__

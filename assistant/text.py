@@ -105,6 +105,70 @@ def detect_lang(text: str) -> Lang | None:
     return "zh" if zh_units > en_units else "en"
 
 
+# Function words of the Latin-script languages a trade-law reader is likely to try instead of English.
+# Only words that are not also English function words (the lists above are subtracted below), and
+# no all-caps forms (UN, CE, MIT are acronyms), so an English question naming "de facto", "per se"
+# or "Côte d'Ivoire" keeps far more English evidence than foreign. Measured on the table in
+# tests/test_question_lang.py: every English, Chinese and mixed question accepted, 46 of 50 French,
+# Spanish, German, Portuguese and Italian ones refused (the misses are two- or three-word questions).
+_FOREIGN_FUNCTION_WORDS = {
+    "French": (
+        "le les la de des du est et une que qui quel quels quelle quelles pourquoi quand où sont dans sur "
+        "avec au aux ces cette il elle ont être dit selon leur leurs mais explique signifie qu l d c n s j"
+    ),
+    "Spanish": (
+        "el los las la de es que qué cuál cuáles cuándo cómo dónde por porque del al una son con se su sus "
+        "según sobre quién quiénes lo y explica significa dice"
+    ),
+    "German": (
+        "der die das ist und nicht wie wer wann warum welche welcher welches welchen sind ein eine einen "
+        "im über für mit dem den des zu zum zur auf bei nach vom sich oder wird werden haben bedeutet "
+        "gibt heißt sagt"
+    ),
+    "Portuguese": (
+        "o os de da dos das é são que qual quais quando como por porque em na nas nos um uma com se "
+        "sobre quem onde ao aos à pelo pela não seu sua mais diz explique significa"
+    ),
+    "Italian": (
+        "il lo la gli le di del della dei delle degli nel nella nell dell all che chi cosa cos quale quali "
+        "quando perché dove è sono un una uno con su tra fra ed dice significa l d"
+    ),
+}
+_ENGLISH_WORDS = frozenset(_BM25_EN.split()) | QUESTION_STOPWORDS
+FOREIGN_FUNCTION_WORDS = {
+    lang: frozenset(words.split()) - _ENGLISH_WORDS for lang, words in _FOREIGN_FUNCTION_WORDS.items()
+}
+# Letters and marks English never uses, weighed half a word each: alone they are names (Cancún,
+# Azevêdo), next to function words they tell Portuguese (nação) from Spanish (nación).
+_FOREIGN_MARKS = {"French": "œêûëï", "Spanish": "ñ¿¡", "German": "äöüß", "Portuguese": "ãõ", "Italian": "ìò"}
+_ELIDED_WORD = re.compile(r"([A-Za-z\u00c0-\u024f]+)(?:['’]([A-Za-z\u00c0-\u024f]+))?")
+_ENGLISH_CLITICS = frozenset("s t re ve ll d m".split())  # WTO's, don't, they're...
+
+
+def latin_language(text: str) -> str | None:
+    """Name the Latin-script language other than English that ``text`` is written in, else None.
+
+    Counts function words: a foreign language needs at least two (marks count half) and more than
+    the English function words, so a short or mixed English question ("What is MFN?", "Is there a
+    per se rule?") is never taken for another language: refusing an English question costs far
+    more than answering the rare French one. Elisions are split (l'OMC, qu'est, dell'OMC) because
+    the article is the evidence; English clitics (WTO's, don't) are not.
+    """
+    words: list[str] = []
+    for m in _ELIDED_WORD.finditer(text):
+        head, tail = m.group(1), m.group(2)
+        words += [head] if tail is None or tail.lower() in _ENGLISH_CLITICS else [head, tail]
+    lowered = [w.lower() for w in words if not (len(w) > 1 and w.isupper())]
+    english = sum(w in _ENGLISH_WORDS for w in lowered)
+    folded = text.lower()
+    best, best_score = None, 0.0
+    for lang, vocabulary in FOREIGN_FUNCTION_WORDS.items():
+        score = sum(w in vocabulary for w in lowered) + 0.5 * sum(ch in _FOREIGN_MARKS[lang] for ch in folded)
+        if score > best_score:
+            best, best_score = lang, score
+    return best if best_score >= 2 and best_score > english else None
+
+
 # --- sentences -----------------------------------------------------------------------------------
 
 _ZH_END = "。！？；…!?"

@@ -72,17 +72,24 @@ def pick_quote(hit: Hit, question: str, terms: Sequence[str] = ()) -> str:
     return text[s:e]
 
 
-def _cite_line(lang: Lang, meta: DocumentMeta | None, p: Paragraph) -> str:
-    section = p.section[-1] if p.section else ""
+def cite_line(lang: Lang, meta: DocumentMeta | None, p: Paragraph) -> str:
+    """Where a quote comes from: author (year) or title, section, ref.
+
+    Headings start with their own number ("2 我国机制创新…", "1.1 …"), so the section is marked
+    with "§" and the year always stands in parentheses, "n.d." when the paper states none: a bare
+    "杨柳, 2 我国…" would read as a year.
+    """
+    section = f"§ {p.section[-1]}" if p.section else ""
     if lang == "zh":
+        # The Chinese line names the paper by its title, which carries no year to confuse.
         title = f"《{meta.label}》" if meta else p.doc_id
         where = "，".join(x for x in (section, p.ref) if x)
         return f"{title}（{where}）"
     if meta is None:
         return ", ".join(x for x in (p.doc_id, section, p.ref) if x)
     who = ", ".join(meta.authors) or meta.label
-    year = f" ({meta.year})" if meta.year else ""
-    return f"{who}{year}, {section + ', ' if section else ''}{p.ref}"
+    year = meta.year if meta.year else "n.d."
+    return ", ".join(x for x in (f"{who} ({year})", section, p.ref) if x)
 
 
 RENDERING_LABEL = {"zh": "机器译文", "en": "machine rendering"}
@@ -113,7 +120,7 @@ def answer_text(lang: Lang, citations: Sequence[Citation], documents: dict[str, 
     (labelled as such) when it has one."""
     lines = []
     for c in citations:
-        source = _cite_line(lang, documents.get(c.paragraph.doc_id), c.paragraph)
+        source = cite_line(lang, documents.get(c.paragraph.doc_id), c.paragraph)
         line = f"据{source}：“{c.quote}”[{c.n}]" if lang == "zh" else f"From {source}: “{c.quote}” [{c.n}]"
         if c.rendering:
             line += f"\n    ({RENDERING_LABEL[lang]}) {c.rendering}"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.answer.record import answer_record
-from assistant.errors import AssistantError, QuestionError
+from assistant.errors import QuestionError, ServedError
 from assistant.records import Answer
 from assistant.settings import Settings
 
@@ -104,14 +104,6 @@ class EngineAnswerer:
         self, questions: Sequence[str], qids: Sequence[str], k: int | None, doc_ids: Sequence[str] | None
     ) -> list[Outcome]:
         return engine_outcomes(self.engine, questions, qids, k, doc_ids, self.use_reader)
-
-
-class ServedError(AssistantError):
-    """A failure the server reported for the whole request (its one line and exit code)."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 class ServedAnswerer:

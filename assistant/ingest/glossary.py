@@ -20,15 +20,25 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from assistant.errors import GlossaryError
+from assistant.ingest.acronyms import acronym_expansions
+from assistant.ingest.gloss_parse import _abbr_ok, _size_units, is_predicate, parse_gloss, read_user_file
+from assistant.ingest.glossary_table import format_table, glossary_notes
 from assistant.records import Paragraph
 
 # _jieba imports jieba on first use only (shared with the BM25 tokenizer, so it loads once).
-from assistant.text import CJK_IDEO, GLOSS_STOPWORDS, PREPOSITIONS, _jieba, compact, display_width
+from assistant.text import CJK_IDEO, _jieba, compact
 
-__all__ = ["Glossary", "GlossaryEntry", "GlossaryError", "abstract_pairs", "format_table", "parse_gloss"]
+__all__ = [
+    "Glossary",
+    "GlossaryEntry",
+    "GlossaryError",
+    "abstract_pairs",
+    "format_table",
+    "glossary_notes",
+    "parse_gloss",
+]
 
 MAX_ZH = 16  # longer "terms" are clauses or long titles; no useful expansion comes from them
-MAX_EN_WORDS = 8
 # Characters that, as a one-character jieba word, never start a term (particles, prepositions,
 # conjunctions, copulas, determiners, date counters after a number).
 FUNCTION_CHARS = frozenset(
@@ -46,14 +56,6 @@ FUNCTION_WORDS = frozenset(
 _CJK = re.compile(f"[{CJK_IDEO}]")
 _RUN_CHAR = re.compile(f"[{CJK_IDEO}·・]")
 _PAREN = re.compile(r"[（(]([^（）()\n]{1,160})[）)]")
-# An abbreviation: capital first, then capitals/digits (inner . - & / allowed: WP.29, S&DT),
-# optionally a plural s (SAAs); 2-10 letters and digits in all.
-_ABBR = re.compile(r"[A-Z](?:[A-Z0-9]|[.\-&/](?=[A-Z0-9]))+s?")
-_ABBR_WITH_ZH = re.compile(f"({_ABBR.pattern})[{CJK_IDEO}]{{1,2}}")  # TRIPS协定 -> TRIPS
-_HENCEFORTH = re.compile(r"(?:以下)?(?:下称|简称|以下简称)[:：]?\s*[“\"《]?(.+?)[”\"》]?")
-_LATIN_PHRASE = re.compile(r"[A-Za-z][A-Za-z'’\-. &/]*[A-Za-z.']")
-_NOT_TERM = re.compile(r"(?<!\d)(?:1[5-9]|20)\d\d(?!\d)|\bp\.\s*\d|https?:|www\.|\.(?:com|org|gov)\b|et al")
-_QUOTES = "《》“”\"'‘’「」 "
 
 
 @dataclass(frozen=True)
@@ -65,66 +67,6 @@ class GlossaryEntry:
     abbr: str = ""
     refs: tuple[str, ...] = ()
     source: str = "corpus"
-
-
-# --- parsing the parenthesis -----------------------------------------------------------------------
-
-
-def _abbr_ok(token: str) -> bool:
-    return bool(_ABBR.fullmatch(token)) and 2 <= sum(ch.isalnum() for ch in token) <= 10
-
-
-def parse_gloss(inside: str) -> tuple[str, str] | None:
-    """Split the text inside a parenthesis into ``(en, abbr)``, or None when it is not a term gloss.
-
-    Accepts "English term", "ABBR", "English，ABBR", "English，下称ABBR", "下称《ABBR协议》" and
-    "ABBR协定". Rejects citations and dates (any four-digit year), page references, URLs, text with
-    other Chinese in it and English longer than eight words. A leading article is dropped from the
-    English ("the global value chains" -> "global value chains") so it matches questions without it.
-    """
-    text = " ".join(inside.split()).strip(_QUOTES)
-    if not text or _NOT_TERM.search(text):
-        return None
-    en, abbr = "", ""
-    for part in re.split(r"\s*[，,;；]\s*", text):
-        part = part.strip(_QUOTES)
-        later = _HENCEFORTH.fullmatch(part)
-        if later:
-            m = _ABBR.match(later.group(1).strip(_QUOTES))
-            token = m.group() if m else ""
-        elif _abbr_ok(part):
-            token = part
-        elif (m := _ABBR_WITH_ZH.fullmatch(part)) and _abbr_ok(m.group(1)):
-            token = m.group(1)
-        elif _LATIN_PHRASE.fullmatch(part) and not en:
-            en = part
-            continue
-        else:
-            return None
-        if abbr or not _abbr_ok(token):
-            return None
-        abbr = token
-    if en:
-        en = re.sub(r"^(?:the|The|THE)\s+", "", en)
-        words = en.replace("-", " ").split()
-        if len(words) > MAX_EN_WORDS or len(en) < 3 or not content_words(en):
-            return None
-        if words[0].lower() in PREPOSITIONS or words[-1].lower() in PREPOSITIONS:
-            return None
-    return (en, abbr) if en or abbr else None
-
-
-def content_words(en: str) -> list[str]:
-    """The content words of an English term: letters only, stop words and lone initials left out."""
-    return [w for w in re.findall(r"[A-Za-z]+", en) if w.lower() not in GLOSS_STOPWORDS and len(w) > 1]
-
-
-def _size_units(en: str, abbr: str) -> int:
-    """How many "words" the Chinese term should render: English content words (a long compound such
-    as "minilateralism" counts twice), or for a bare abbreviation its capitals and digit groups."""
-    if en:
-        return max(1, sum(2 if len(w) >= 12 else 1 for w in content_words(en)))
-    return max(1, sum(ch.isupper() for ch in abbr) + len(re.findall(r"\d+", abbr)))
 
 
 # --- choosing the Chinese boundary -------------------------------------------------------------------
@@ -290,6 +232,22 @@ def _merge(found: Iterable[tuple[str, str, str, str]], source: str) -> list[Glos
     return [merged[k] for k in sorted(merged)]
 
 
+def _expand_abbreviations(entries: list[GlossaryEntry], units: Sequence[Paragraph]) -> list[GlossaryEntry]:
+    """Give each abbreviation-only entry the English long form the corpus states for it, if any.
+
+    世界贸易组织（WTO）names no English; a text that says "World Trade Organization (WTO)" does, and
+    the long form then matches English questions that spell it out. The stating units join the refs.
+    """
+    expansions = acronym_expansions(units)
+    out = []
+    for e in entries:
+        stated = expansions.get(e.abbr) if e.abbr and not e.en else None
+        if stated:
+            e = replace(e, en=stated[0], refs=tuple(sorted({*e.refs, *stated[1]}, key=_ref_key)))
+        out.append(e)
+    return out
+
+
 def _split_keywords(text: str) -> list[str]:
     body = re.sub(r"^\s*(?:关键词|关键字|Key\s*words?)\s*[:：]\s*", "", text, flags=re.IGNORECASE)
     return [k.strip() for k in re.split(r"[;；，,]", body) if k.strip()]
@@ -377,7 +335,10 @@ class Glossary:
                 if zh:
                     found.append((zh, *parsed, p.ref))
         found.extend(_keyword_pairs(units))
-        return cls(tuple(_merge(found, "corpus")))
+        # 可考虑（may take into consideration）is advice, not a term: it would expand every English
+        # question with "may" or "consider" into a clause of one paper.
+        found = [f for f in found if not is_predicate(_words(f[0]), f[1])]
+        return cls(tuple(_expand_abbreviations(_merge(found, "corpus"), units)))
 
     @classmethod
     def load(cls, paragraphs: Iterable[Paragraph], user_file: Path | None) -> Glossary:
@@ -390,12 +351,12 @@ class Glossary:
         mined = cls.mine(units).entries
         if user_file is None or not Path(user_file).is_file():
             return cls(mined)
-        rows = _read_user_file(Path(user_file))
+        rows = read_user_file(Path(user_file))
         found = [
             (zh, en, abbr, p.ref) for zh, en, abbr in rows for p in units if compact(zh) in compact(p.text)
         ]
         found += [(zh, en, abbr, "") for zh, en, abbr in rows]  # a term the texts never use still counts
-        user = _merge(found, "user")
+        user = _expand_abbreviations(_merge(found, "user"), units)
         zhs = {e.zh for e in user}
         abbrs = {e.abbr for e in user if e.abbr}
         kept = [e for e in mined if e.zh not in zhs and e.abbr not in abbrs]
@@ -430,49 +391,3 @@ class Glossary:
             (m.start(), m.end(), e) for e in self.entries for m in re.finditer(re.escape(e.zh), question)
         ]
         return _longest_spans(matches)
-
-
-def _read_user_file(path: Path) -> list[tuple[str, str, str]]:
-    """Parse ``zh<TAB>en[<TAB>abbr]`` lines; raise :class:`GlossaryError` naming file:line on a bad one."""
-    try:
-        lines = path.read_text(encoding="utf-8").removeprefix("\ufeff").splitlines()
-    except UnicodeDecodeError:
-        raise GlossaryError(f"{path}: not valid UTF-8; re-save the glossary as UTF-8") from None
-    rows = []
-    for no, line in enumerate(lines, 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        fields = [f.strip() for f in line.rstrip("\r\n").split("\t")]
-        where = f"{path}:{no}"
-        if len(fields) not in (2, 3):
-            raise GlossaryError(f"{where}: expected zh<TAB>en[<TAB>abbr], got {len(fields)} field(s)")
-        zh, en, abbr = (*fields, "")[:3]
-        if not _CJK.search(zh) or len(zh) > 40:
-            raise GlossaryError(f"{where}: first field {zh!r} must be a Chinese term")
-        if _CJK.search(en) or not (en or abbr):
-            raise GlossaryError(f"{where}: second field {en!r} must be an English term (no Chinese)")
-        if abbr and not _abbr_ok(abbr):
-            raise GlossaryError(f"{where}: abbreviation {abbr!r} must be 2-10 capitals/digits such as TBT")
-        rows.append((zh, " ".join(en.split()), abbr))
-    return rows
-
-
-def format_table(glossary: Glossary) -> str:
-    """The glossary as an aligned plain-text table (zh, en, abbr, refs) for the terminal."""
-    rows = [("中文", "English", "abbr", "refs")]
-    for e in glossary.entries:
-        # The document id is written once per run of refs from the same paper: "a:p1, p3, b:fn2".
-        shown = [
-            r if i == 0 or r.split(":")[0] != e.refs[i - 1].split(":")[0] else r.split(":", 1)[1]
-            for i, r in enumerate(e.refs[:4])
-        ]
-        refs = ", ".join(shown) + (f" +{len(e.refs) - 4}" if len(e.refs) > 4 else "")
-        rows.append((e.zh, e.en or "-", e.abbr or "-", refs + (" (user)" if e.source == "user" else "")))
-    widths = [max(display_width(r[i]) for r in rows) for i in range(3)]
-    lines = []
-    for row in rows:
-        cells = [c + " " * (w - display_width(c)) for c, w in zip(row[:3], widths, strict=True)]
-        lines.append("  ".join([*cells, row[3]]).rstrip())
-    lines.insert(1, "  ".join("-" * w for w in widths) + "  ----")
-    lines.append(f"{len(glossary.entries)} entries")
-    return "\n".join(lines)
