@@ -175,7 +175,7 @@ def _ask_served(args: argparse.Namespace, settings: Settings, question: str) -> 
     if served.error is not None:
         _err(served.error)
         return served.exit
-    sys.stdout.write(served.output)
+    _print_output(served.output, args.json)
     _reader_notes("", served.notice)
     return 0
 
@@ -186,9 +186,20 @@ def _ask_in_process(args: argparse.Namespace, settings: Settings, question: str)
 
     engine = Engine.open(settings, embedder=args.embedder, reader=None if args.no_reader else "default")
     answer = engine.ask(question, doc_ids=args.doc or None)
-    sys.stdout.write(format_answer(engine, answer, as_json=args.json, explain=args.explain))
+    _print_output(format_answer(engine, answer, as_json=args.json, explain=args.explain), args.json)
     _reader_notes(engine.reader_hint, answer.reader.notice if answer.reader else "")
     return 0
+
+
+def _print_output(text: str, as_json: bool = False) -> None:
+    """Print a command's text wrapped to this terminal (JSON never is).
+
+    Wrapping happens here, in the process that prints, so an answer from `assistant serve`
+    (which cannot know this terminal) and one made in-process print the same.
+    """
+    from assistant.apps.wrap import fit
+
+    sys.stdout.write(text if as_json else fit(text))
 
 
 def _reader_notes(hint: str, notice: str) -> None:
@@ -215,7 +226,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_glossary(args: argparse.Namespace) -> int:
     from assistant.index.store import load_index
-    from assistant.ingest.glossary import Glossary, format_table
+    from assistant.ingest.glossary import Glossary, glossary_notes
 
     settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
     glossary = load_index(settings.resolved_index_dir).glossary
@@ -224,7 +235,14 @@ def cmd_glossary(args: argparse.Namespace) -> int:
         glossary = Glossary(
             tuple(e for e in glossary.entries if needle in f"{e.zh} {e.en} {e.abbr}".casefold())
         )
-    print(format_table(glossary))
+    from assistant.apps.present import glossary_text
+    from assistant.apps.wrap import output_width
+
+    print(glossary_text(glossary, output_width()))
+    # the legend under the table: "(user)", terms with two Chinese names, abbreviations without English
+    notes = glossary_notes(glossary)
+    if notes:
+        _print_output("\n".join(notes) + "\n")
     return 0
 
 
@@ -239,7 +257,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     from assistant.apps.present import show_lines
 
-    print("\n".join(show_lines(index, para, args.context)))
+    _print_output("\n".join(show_lines(index, para, args.context)) + "\n")
     return 0
 
 

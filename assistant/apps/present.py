@@ -7,14 +7,20 @@ text of ``assistant show``.
 
 from __future__ import annotations
 
+import io
 import json
-import textwrap
+import re
+from bisect import bisect_left
+from itertools import accumulate, pairwise
+
+from rich.cells import cell_len
 
 from assistant.answer.abstain import AbstentionPolicy
 from assistant.answer.answertype import asked_kinds
 from assistant.answer.record import answer_record
 from assistant.engine import Engine
 from assistant.index.store import LoadedIndex
+from assistant.ingest.glossary import Glossary, format_table
 from assistant.records import Answer, Paragraph
 
 
@@ -149,7 +155,11 @@ def _explain_lines(answer: Answer, policy: AbstentionPolicy | None = None) -> li
 
 
 def show_lines(index: LoadedIndex, para: Paragraph, context: int = 1) -> list[str]:
-    """``assistant show``: a unit with its title, section path, links and ``context`` neighbours."""
+    """``assistant show``: a unit with its title, section path, links and ``context`` neighbours.
+
+    Each unit's text is one logical line, indented; :func:`assistant.apps.wrap.fit` wraps it to
+    the terminal when printed, continuation lines keeping the indentation.
+    """
     before, after = index.neighbours(para.ref, context, context)
     meta = index.documents.get(para.doc_id)
     lines = [
@@ -158,14 +168,50 @@ def show_lines(index: LoadedIndex, para: Paragraph, context: int = 1) -> list[st
     ]
     if para.links:
         lines.append(f"linked: {', '.join(para.links)}")
-    wrap = textwrap.TextWrapper(width=78, initial_indent="    ", subsequent_indent="    ")
     for u in before:
-        lines += ["", f"  {u.ref} (before)", wrap.fill(u.text)]
-    lines += [
-        "",
-        f"> {para.ref}",
-        textwrap.fill(para.text, width=78, initial_indent="  ", subsequent_indent="  "),
-    ]
+        lines += ["", f"  {u.ref} (before)", "    " + _one_line(u.text)]
+    lines += ["", f"> {para.ref}", "  " + _one_line(para.text)]
     for u in after:
-        lines += ["", f"  {u.ref} (after)", wrap.fill(u.text)]
+        lines += ["", f"  {u.ref} (after)", "    " + _one_line(u.text)]
     return lines
+
+
+def _one_line(text: str) -> str:
+    # a unit is one logical line: its whitespace runs (line ends included) become single spaces
+    return " ".join(text.split())
+
+
+def glossary_text(glossary: Glossary, width: int | None) -> str:
+    """``assistant glossary``: the aligned table, laid out anew in ``width`` cells when wider.
+
+    Within the width the columns wrap by the Chinese line-break rules (a cell's text continues
+    under itself); with no width (a pipe) or room enough it is :func:`format_table` unchanged.
+    """
+    table = format_table(glossary).split("\n")
+    if width is None or max(cell_len(line) for line in table) <= width:
+        return "\n".join(table)
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from assistant.apps.wrap_rich import Wrapped
+
+    # format_table's rule line ("----  ----") marks where its columns start, in cells
+    starts = [m.start() for m in re.finditer(r"-+", table[1])]
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0), safe_box=True)
+    for name in _cells(table[0], starts):
+        grid.add_column(name, header_style="")
+    for line in table[2:-1]:
+        grid.add_row(*(Wrapped(Text(cell)) for cell in _cells(line, starts)))
+    buffer = io.StringIO()
+    Console(width=width, file=buffer, color_system=None, highlight=False, legacy_windows=False).print(grid)
+    lines = [line.rstrip() for line in buffer.getvalue().rstrip("\n").split("\n")]
+    return "\n".join([*lines, table[-1]])
+
+
+def _cells(line: str, starts: list[int]) -> list[str]:
+    """A row of the aligned table cut at the column starts (cell offsets), padding stripped."""
+    widths = [0, *accumulate(cell_len(ch) for ch in line)]
+    cut = [bisect_left(widths, s) for s in starts] + [len(line)]
+    return [line[a:b].strip() for a, b in pairwise(cut)]
