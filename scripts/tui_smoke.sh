@@ -2,6 +2,9 @@
 # Real-terminal smoke test of the TUI: runs `assistant` in a detached tmux session,
 # asks one Chinese and one English question with send-keys, and checks that each
 # answer shows a paragraph citation ref. Saves the screens to docs/tui-capture-{zh,en}.txt.
+# Then at 80x24 (issue #15): the labels keep the language chosen with `l`, the evidence
+# pane shows its cited paragraph, the status line ends in its language tag, `?` in the
+# empty input opens the help, and a toast stays on the last row. Saves docs/tui-capture-80x24.txt.
 #
 # Needs the real index (`assistant index`) and model (`assistant models fetch`);
 # ASSISTANT_INDEX / ASSISTANT_CORPUS / ASSISTANT_MODEL are passed on to the app.
@@ -25,7 +28,7 @@ fi
 
 # A private tmux server (-L) so the test never touches the user's own sessions.
 SOCK="assistant-smoke-$$"
-SESSION="smoke"
+SESSION="smoke"  # the session wait_for, ask and screen act on
 tmx() { tmux -L "$SOCK" "$@"; }
 cleanup() { tmx kill-server >/dev/null 2>&1 || true; }
 trap cleanup EXIT
@@ -80,8 +83,10 @@ ask() {
   tmx send-keys -t "$SESSION" Enter
   wait_for "$ANSWER_TIMEOUT" "the answer to: $question" answered "$question"
   grep -Eo "$REF" <<<"$LAST" | head -n 1 | sed 's/^/tui_smoke: cited /'
-  printf '%s\n' "$LAST" >"$out"
-  echo "tui_smoke: saved $out"
+  if [[ "$out" != - ]]; then
+    printf '%s\n' "$LAST" >"$out"
+    echo "tui_smoke: saved $out"
+  fi
 }
 
 LAST=""
@@ -110,4 +115,40 @@ if tmx has-session -t "$SESSION" 2>/dev/null; then
   LAST="$(screen)"
   fail "q did not quit the app"
 fi
+
+# ---- 80x24 (issue #15)
+SESSION="small"
+tmx new-session -d -s "$SESSION" -x 80 -y 24 "env $(printf '%q ' "${ENVS[@]}") $VENV/bin/assistant"
+tmx set-option -t "$SESSION" remain-on-exit off >/dev/null
+wait_for "$READY_TIMEOUT" "the index and model to load at 80x24" is_ready
+
+ask "什么是相互认可？" -
+tmx send-keys -t "$SESSION" l  # focus is on the answer: l switches the labels to English
+wait_for 5 "English labels" grep -q "─Answer"
+sleep 2.5  # let the "Labels in English" toast expire
+ask "相互认可制度下产品能否自由流通？" -
+grep -q "─Answer" <<<"$LAST" || fail "a Chinese question switched the labels back from the chosen English"
+ref="$(grep -Eo "Evidence · $REF" <<<"$LAST" | head -n 1 | sed 's/^Evidence · //')"
+[[ -n "$ref" ]] || fail "no evidence pane title with a ref"
+grep -q "▌ $ref" <<<"$LAST" || fail "the evidence pane does not show the cited paragraph $ref"
+sed -n '23p' <<<"$LAST" | grep -Eq " ms · EN *$" || fail "the status line is cut at 80 columns"
+echo "tui_smoke: 80x24 shows $ref in the evidence pane"
+
+tmx send-keys -t "$SESSION" Escape  # idle: back to the input, which is empty
+sleep 0.3
+tmx send-keys -t "$SESSION" "?"
+wait_for 5 "? to open the help from the empty input" grep -q "─ Keys ─"
+tmx send-keys -t "$SESSION" Escape
+wait_for 5 "the help to close" grep -q "─Answer"
+
+tmx send-keys -t "$SESSION" Tab  # to the answer (on its own: y sent with it may reach the input first)
+sleep 0.3
+tmx send-keys -t "$SESSION" y  # copy the citation
+wait_for 5 "the copy toast" grep -q "Copied $ref"
+sed -n '24p' <<<"$LAST" | grep -q "Copied $ref" || fail "the toast is not on the last row"
+grep -q "▌ $ref" <<<"$LAST" || fail "the toast covers the evidence"
+printf '%s\n' "$LAST" >docs/tui-capture-80x24.txt
+echo "tui_smoke: saved docs/tui-capture-80x24.txt"
+tmx send-keys -t "$SESSION" q
+
 echo "tui_smoke: ok"

@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
+from textual import events
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import Input, Static
+from textual.widgets._toast import Toast
 
 from assistant.answer.compose import compose
 from assistant.apps.tui.app import AssistantApp, open_engine
@@ -28,7 +31,7 @@ from assistant.engine import Engine, Settings, clean_question
 from assistant.index.embedder import HashingEmbedder
 from assistant.index.models import ModelError
 from assistant.index.store import IndexStoreError, build_index, load_index
-from assistant.records import Answer
+from assistant.records import Answer, DocumentMeta, Paragraph
 
 SIZE = (100, 32)
 SCORES = (0.81, 0.79, 0.78, 0.52, 0.41)  # three within the citation margin: three citations
@@ -429,8 +432,33 @@ async def test_language_toggle_switches_labels(fake: FakeEngine) -> None:
         assert app._answer is answer  # the answer itself keeps the question's language
         await pilot.press("l")
         assert app.query_one("#answer").border_title == "Answer"
-        await ask(pilot, app, "负向一体化是指什么？")
-        assert app.query_one("#answer").border_title == "回答"  # follows the new question
+
+
+# Each step: ask a question (or press l), then the labels' language. Until l is pressed the
+# labels follow each question's language; after it, the user's choice sticks (issue #15).
+LANG_STEPS = [
+    ("负向一体化是指什么？", "zh"),
+    ("What does negative integration mean?", "en"),
+    ("l", "zh"),
+    ("What does negative integration mean?", "zh"),
+    ("l", "en"),
+    ("负向一体化是指什么？", "en"),
+    ("多哈回合谈判什么时候开始？", "en"),
+]
+
+
+@pytest.mark.asyncio
+async def test_a_chosen_language_sticks_across_questions(fake: FakeEngine) -> None:
+    app = make_app(lambda: fake)
+    async with app.run_test(size=SIZE) as pilot:
+        for step, lang in LANG_STEPS:
+            if step == "l":
+                app.query_one("#answer").focus()
+                await pilot.press("l")
+            else:
+                await ask(pilot, app, step)
+            answer_title = {"en": "Answer", "zh": "回答"}[lang]
+            assert (app.lang, app.query_one("#answer").border_title) == (lang, answer_title), step
 
 
 @pytest.mark.asyncio
@@ -577,3 +605,257 @@ def test_evidence_and_reader_name_the_page(pages, shown) -> None:
     evidence = evidence_text(p, None, (), (), (0, 3), "en").plain
     assert f"▌ {shown}\n" in evidence
     assert reader_unit(p, None, None).plain.startswith(shown + "  一、\n")
+
+
+# ---------------------------------------------------------------- at 80x24 (issue #15)
+
+SMALL = (80, 24)
+
+
+def on_screen(app: AssistantApp, widget: Widget) -> str:
+    """The text the terminal shows inside ``widget``'s content area, toasts and all, rows joined."""
+    strips = app.screen._compositor.render_strips()
+    r = widget.content_region
+    return "\n".join(strips[y].crop(r.x, r.right).text for y in range(r.y, r.bottom))
+
+
+def squeeze(text: str) -> str:
+    return "".join(text.split())  # wrapping breaks lines (and eats spaces) anywhere
+
+
+@pytest.mark.asyncio
+async def test_evidence_scrolls_the_quoted_sentence_into_view_at_80x24(fake: FakeEngine) -> None:
+    app = make_app(lambda: fake)
+    async with app.run_test(size=SMALL) as pilot:
+        answer = await ask(pilot, app, "负向一体化是指什么？")
+        pane = app.query_one("#evidence-pane")
+        # Every citation, then every source: title, section and the previous paragraph fill
+        # the small pane, and the quote used to start below its bottom edge.
+        items = [*answer.citations, *answer.passages]
+        for i, item in enumerate(items):
+            await pilot.pause(0.05)
+            shown = squeeze(on_screen(app, pane))
+            highlighted = squeeze(highlighted_text(app))
+            assert highlighted and highlighted[:12] in shown, (i, item.paragraph.ref, shown)
+            assert item.paragraph.ref in str(pane.border_title)
+            await pilot.press("j")
+
+
+# Drawn evidence lines ("Q" marks a highlighted cell) -> heading row, first and last quote row.
+FOCUS_ROWS = [
+    (["title", "§ 一", "", "▌ a:p2", "QQ", "QQ rest", "rest"], (3, 4, 5)),
+    (
+        ["title", "a:p1 (before)", "…QQ", "▌ a:p2", "text", "Q", "", "a:p3 (after)"],
+        (3, 5, 5),
+    ),  # not before it
+    (["title", "▌ a:p2", "text, no highlight"], (1, 2, 2)),
+    (["Select a citation"], None),
+]
+
+
+@pytest.mark.parametrize(("lines", "rows"), FOCUS_ROWS)
+def test_focus_rows_reads_the_drawn_lines(lines: list[str], rows: tuple[int, int, int] | None) -> None:
+    from rich.segment import Segment
+    from rich.style import Style
+    from textual.strip import Strip
+
+    from assistant.apps.tui.evidence import focus_rows
+
+    def strip(line: str) -> Strip:
+        return Strip([Segment(ch, Style.parse(MARK) if ch == "Q" else None) for ch in line])
+
+    assert focus_rows([strip(line) for line in lines]) == rows
+
+
+@pytest.mark.parametrize(
+    ("heading", "start", "end", "height", "top"),
+    [
+        (8, 9, 10, 12, 0),  # all of it fits from the top: title and section stay in view
+        (8, 9, 10, 6, 8),  # from the paragraph's heading line
+        (8, 12, 13, 6, 8),  # a quote later in the paragraph, still in view from the heading
+        (8, 14, 30, 6, 13),  # a quote longer than the pane: its start, one line of lead-in
+    ],
+)
+def test_scroll_top(heading: int, start: int, end: int, height: int, top: int) -> None:
+    from assistant.apps.tui.evidence import scroll_top
+
+    assert scroll_top(heading, start, end, height) == top
+
+
+# (value already in the input, key pressed): does the help open? (issue #15)
+HELP_KEYS = [
+    ("", "question_mark", True),
+    ("", "？", True),  # from a Chinese input method
+    ("", "f1", True),
+    ("what", "f1", True),
+    ("what", "question_mark", False),  # typed: a question ends with one
+]
+
+
+@pytest.mark.parametrize(("value", "key", "opens"), HELP_KEYS)
+@pytest.mark.asyncio
+async def test_question_mark_opens_help_from_an_empty_input(
+    fake: FakeEngine, value: str, key: str, opens: bool
+) -> None:
+    app = make_app(lambda: fake)
+    async with app.run_test(size=SMALL) as pilot:
+        await ask(pilot, app, "负向一体化是指什么？")
+        await pilot.press("escape")  # idle: Esc returns the focus to the input
+        box = app.query_one("#question", Input)
+        assert box.has_focus
+        await pilot.press(*value)
+        if key == "？":  # the pilot cannot press it (no character): send what a terminal sends
+            app.post_message(events.Key("fullwidth_question_mark", "？"))
+        else:
+            await pilot.press(key)
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) is opens
+        if opens:
+            assert box.value == value
+            await pilot.press("escape")
+            assert not isinstance(app.screen, HelpScreen) and box.has_focus
+        else:
+            assert box.value == value + "?"
+
+
+def test_help_says_when_question_mark_opens_it() -> None:
+    from assistant.apps.tui.i18n import KEYS
+
+    (en, zh) = next((en, zh) for keys, en, zh in KEYS if keys == "? / F1")
+    assert "empty" in en and "为空" in zh
+
+
+@pytest.fixture
+def long_model(base_engine: Engine) -> FakeEngine:
+    """The fake engine, reporting the real model's name (as long as the status line gets)."""
+    manifest = replace(base_engine.index.manifest, model_name="google/embeddinggemma-300m")
+    index = replace(base_engine.index, manifest=manifest)
+    return FakeEngine(Engine(base_engine.settings, base_engine.embedder, index))
+
+
+@pytest.mark.parametrize("question", ["What does negative integration mean?", "负向一体化是指什么？"])
+@pytest.mark.asyncio
+async def test_status_line_fits_at_80_columns(long_model: FakeEngine, question: str) -> None:
+    app = make_app(lambda: long_model)
+    async with app.run_test(size=SMALL) as pilot:
+        await ask(pilot, app, question)
+        shown = on_screen(app, app.query_one("#status")).rstrip()
+        assert shown.endswith(("EN", "中文")) and re.search(r"\b32 ms\b", shown), shown
+
+
+@pytest.mark.asyncio
+async def test_toasts_leave_the_evidence_and_status_line_readable_at_80x24(fake: FakeEngine) -> None:
+    app = make_app(lambda: fake)
+    async with app.run_test(size=SMALL, notifications=True) as pilot:
+        await ask(pilot, app, "负向一体化是指什么？")
+        pane, status = app.query_one("#evidence-pane"), app.query_one("#status")
+        before = on_screen(app, pane), on_screen(app, status)
+        await pilot.press("y", "l", "l")  # three toasts in a row; the labels back as they were
+        await pilot.pause(0.2)
+        toasts = list(app.screen.query(Toast))
+        assert len(toasts) == 1, "one toast at a time"
+        assert not toasts[0].region.overlaps(pane.region) and not toasts[0].region.overlaps(status.region)
+        assert (on_screen(app, pane), on_screen(app, status)) == before  # nothing covered
+
+
+STATUS_WIDTH = 78  # 80 columns, less the status line's padding
+
+
+@pytest.mark.parametrize(
+    ("state", "must_show"),
+    [
+        ({"lang": "en", "last_ms": 59134.0}, ["● ready", "last 59134 ms", "EN"]),
+        ({"lang": "zh", "last_ms": 59134.0}, ["● 就绪", "上次耗时 59134 ms", "中文"]),
+        ({"lang": "en", "busy_s": 12.3, "spinner": "⠋"}, ["⠋ asking", "12.3 s", "EN"]),
+        ({"lang": "en", "last_ms": 812.0, "n_searched": 1}, ["filter 1/3 docs", "last 812 ms", "EN"]),
+        ({"lang": "zh", "last_ms": 812.0, "n_searched": 1}, ["筛选 1/3 篇", "上次耗时 812 ms", "中文"]),
+        ({"lang": "en", "notice": "question cancelled"}, ["● ready", "question cancelled", "EN"]),
+    ],
+)
+def test_status_line_fits_80_columns_keeping_what_matters(state: dict, must_show: list[str]) -> None:
+    from rich.cells import cell_len
+
+    from assistant.apps.tui.status import StatusState, status_line
+
+    model = {"model": "google/embeddinggemma-300m", "n_docs": 3, "n_paragraphs": 126, "n_searched": 3}
+    s = StatusState(**{**model, **state})
+    line = status_line(s, STATUS_WIDTH).plain
+    assert cell_len(line) <= STATUS_WIDTH and all(part in line for part in must_show), line
+    wide = status_line(s, 200).plain
+    assert "embeddinggemma-300m" in wide and all(part in wide for part in must_show)
+
+
+# What y copies: the quote, then authors (year), title, journal, § section, pages and ref.
+META = DocumentMeta(
+    "xu-geng-2021", "边境后措施国际监管合作发展趋向与问题阐释", "", "边境后措施国际监管合作",
+    ("徐泉", "耿旭洋"), journal="上海对外经贸大学学报", year=2021,
+)  # fmt: skip
+SECTION = ("一、具体形式", "1. 相互认可")
+QUOTE = "“在相互认可制度下，产品可以自由流通。” — "
+TITLE = "《边境后措施国际监管合作发展趋向与问题阐释》"
+CITATIONS = [
+    (META, (5, 5), f"徐泉, 耿旭洋 (2021), {TITLE}, 上海对外经贸大学学报, § 一、具体形式 › 1. 相互认可, p. 5"),
+    (
+        replace(META, journal=""),
+        (5, 6),
+        f"徐泉, 耿旭洋 (2021), {TITLE}, § 一、具体形式 › 1. 相互认可, pp. 5–6",
+    ),
+    (
+        DocumentMeta("xu-geng-2021", "Non-tariff barriers, revisited", authors=("Yang Liu",)),
+        (None, None),
+        "Yang Liu (n.d.), Non-tariff barriers, revisited, § 一、具体形式 › 1. 相互认可",
+    ),
+    (
+        DocumentMeta("xu-geng-2021", "国际规则博弈", year=2023),
+        (3, 3),
+        "《国际规则博弈》 (2023), § 一、具体形式 › 1. 相互认可, p. 3",
+    ),
+    (None, (None, None), "xu-geng-2021 (n.d.), § 一、具体形式 › 1. 相互认可"),
+]
+
+
+@pytest.mark.parametrize(("meta", "pages", "expected"), CITATIONS)
+def test_citation_text(
+    meta: DocumentMeta | None, pages: tuple[int | None, int | None], expected: str
+) -> None:
+    from assistant.apps.tui.cite import citation_text
+    from assistant.records import Citation
+
+    p = Paragraph(
+        "xu-geng-2021:p5",
+        "xu-geng-2021",
+        "body",
+        5,
+        SECTION,
+        "在相互认可制度下，产品可以自由流通。",
+        (),
+        *pages,
+    )
+    assert (
+        citation_text(Citation(1, p, META.title, p.text, 0.5), meta) == f"{QUOTE}{expected}, xu-geng-2021:p5"
+    )
+
+
+def test_copied_quote_is_one_line() -> None:
+    from assistant.apps.tui.cite import citation_text
+    from assistant.records import Citation
+
+    p = Paragraph("a-2020:p1", "a-2020", "body", 1, (), "Negative\nintegration  removes barriers.")
+    assert citation_text(Citation(1, p, "", p.text, 0.5), None) == (
+        "“Negative integration removes barriers.” — a-2020 (n.d.), a-2020:p1"
+    )
+
+
+@pytest.mark.asyncio
+async def test_copy_pastes_as_a_full_citation(fake: FakeEngine) -> None:
+    app = make_app(lambda: fake)
+    async with app.run_test(size=SMALL) as pilot:
+        answer = await ask(pilot, app, "负向一体化是指什么？")
+        await pilot.press("y")
+        first = answer.citations[0]
+        section = " › ".join(first.paragraph.section)
+        meta = fake.documents[first.paragraph.doc_id]
+        authors = ", ".join(meta.authors)
+        assert app.clipboard == (
+            f"“{first.quote}” — {authors} ({meta.year}), 《{meta.title}》, § {section}, {first.paragraph.ref}"
+        )

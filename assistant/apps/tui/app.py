@@ -21,27 +21,19 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from assistant.apps.tui.cite import citation_text
+from assistant.apps.tui.evidence import EvidencePane
 from assistant.apps.tui.i18n import HINTS, t
-from assistant.apps.tui.render import (
-    StatusState,
-    answer_header,
-    citation_prompt,
-    clip_text,
-    error_text,
-    evidence_text,
-    find_span,
-    hit_span,
-    section_path,
-    source_prompt,
-    status_line,
-)
+from assistant.apps.tui.render import answer_header, citation_prompt, error_text, source_prompt
 from assistant.apps.tui.screens import FilterScreen, HelpScreen, ReaderScreen
+from assistant.apps.tui.status import StatusState, status_line
 from assistant.apps.tui.style import APP_CSS, WIDE
 from assistant.apps.tui.widgets import NavList, QuestionInput
 from assistant.engine import Engine, clean_question
@@ -92,6 +84,7 @@ class AssistantApp(App[None]):
         self._last_ms: float | None = None
         self._notice = ""
         self._frame = 0
+        self._lang_chosen = False  # once the user picks a language with l, questions no longer change it
         self.set_reactive(AssistantApp.lang, lang)
 
     # ------------------------------------------------------------------ layout
@@ -102,8 +95,7 @@ class AssistantApp(App[None]):
             with Vertical(id="left"):
                 yield NavList(id="answer", classes="pane")
                 yield NavList(id="sources", classes="pane")
-            with VerticalScroll(id="evidence-pane", classes="pane"):
-                yield Static(id="evidence")
+            yield EvidencePane(id="evidence-pane", classes="pane")
         with VerticalScroll(id="error"):
             yield Static(id="error-text")
         yield Static(id="status")
@@ -123,6 +115,7 @@ class AssistantApp(App[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_width(event.size.width)
+        self._render_status()
 
     def _apply_width(self, width: int) -> None:
         self._main.query_one("#body").set_class(width >= WIDE, "-wide")
@@ -182,7 +175,8 @@ class AssistantApp(App[None]):
             return  # an empty question is ignored silently
         box.remember(question)
         box.value = ""
-        self.lang = lang
+        if not self._lang_chosen:
+            self.lang = lang  # the labels follow the question until the user picks a language
         if self._engine is None:
             self._pending = question  # the newest question typed while loading wins
             self._render_status()
@@ -319,24 +313,7 @@ class AssistantApp(App[None]):
         return a.passages[0] if a.passages else None
 
     def _render_evidence(self) -> None:
-        view = self._main.query_one("#evidence", Static)
-        obj, engine = self._current(), self._engine
-        if obj is None or engine is None or self._answer is None:
-            view.update(Text(t("evidence_empty", self.lang), style="italic dim"))
-            return
-        if isinstance(obj, Citation):
-            p, span, score, marker = obj.paragraph, find_span(obj.paragraph.text, obj.quote), obj.score, obj.n
-        else:
-            p, span, score = obj.paragraph, hit_span(obj), obj.score
-            marker = next((c.n for c in self._answer.citations if c.paragraph.ref == p.ref), None)
-        try:
-            before, after = engine.neighbours(p.ref)
-        except (KeyError, ValueError):
-            before, after = [], []
-        meta = engine.documents.get(p.doc_id)
-        view.update(evidence_text(p, meta, before, after, span, self.lang, score, marker))
-        self._main.query_one("#evidence-pane").border_title = f"{t('evidence', self.lang)} · {p.cite_label}"
-        self._main.query_one("#evidence-pane", VerticalScroll).scroll_home(animate=False)
+        self._main.query_one(EvidencePane).show_item(self._current(), self._answer, self._engine, self.lang)
 
     def _render_status(self) -> None:
         engine = self._engine
@@ -353,7 +330,8 @@ class AssistantApp(App[None]):
             state.model = engine.index.manifest.model_name
             state.n_docs, state.n_paragraphs = len(engine.documents), engine.index.manifest.n_paragraphs
             state.n_searched = len(self._filter) if self._filter else state.n_docs
-        self._main.query_one("#status", Static).update(status_line(state))
+        # The status Static pads one cell each side.
+        self._main.query_one("#status", Static).update(status_line(state, self.size.width - 2))
         self._render_keys()
 
     def _render_keys(self) -> None:
@@ -432,7 +410,8 @@ class AssistantApp(App[None]):
             self.push_screen(HelpScreen(self.lang))
 
     def action_toggle_lang(self) -> None:
-        """Switch the labels between English and Chinese."""
+        """Switch the labels between English and Chinese; the choice holds for later questions."""
+        self._lang_chosen = True
         self.lang = "zh" if self.lang == "en" else "en"
         self.notify(t("lang_switched", self.lang), timeout=2)
 
@@ -468,21 +447,28 @@ class AssistantApp(App[None]):
         self.push_screen(ReaderScreen.around(item, a, units, engine.documents.get(doc_id), self.lang))
 
     def action_copy(self) -> None:
-        """Copy the selected citation (quote + ref) to the clipboard."""
+        """Copy the selected quote with its full citation (authors, year, title, section, page, ref)."""
         obj, engine = self._current(), self._engine
         if obj is None or engine is None:
             self.notify(t("nothing_selected", self.lang))
             return
         p = obj.paragraph
-        if isinstance(obj, Citation):
-            quote = obj.quote
-        else:
-            span = hit_span(obj)
-            quote = p.text[span[0] : span[1]] if span else p.text
-        self.copy_to_clipboard(
-            clip_text(p.ref, quote, engine.documents.get(p.doc_id), section_path(p), p.pages_label)
-        )
+        self.copy_to_clipboard(citation_text(obj, engine.documents.get(p.doc_id)))
         self.notify(t("copied", self.lang, ref=p.ref), timeout=3)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show one toast at a time: the style sheet puts it on the key-hint row, and a second
+        toast would stack up over the status line and the evidence."""
+        self.clear_notifications()
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
 
 def open_engine(settings: Settings) -> Engine:

@@ -1,7 +1,8 @@
 """UI labels for the terminal UI in Chinese and English (imported only by the TUI modules).
 
 The answer text itself comes from the engine in the question's language; these are
-only the labels around it, so the chrome can follow the language the user asks in.
+only the labels around it, so the chrome can follow the language the user asks in
+(until the user picks one with ``l``, which then holds).
 """
 
 from __future__ import annotations
@@ -92,21 +93,21 @@ KEYS: list[tuple[str, str, str]] = [
     ("o / Enter", "open the paragraph in the full-document reader", "在全文阅读器中打开该段落"),
     ("  n / p  (reader)", "next / previous cited paragraph", "下一个 / 上一个被引用段落"),
     ("  j k g G  (reader)", "scroll, top, bottom; Esc or q closes", "滚动、顶部、底部；Esc 或 q 关闭"),
-    ("y", "copy the citation (ref + quote)", "复制引用（段落编号 + 引文）"),
+    ("y", "copy the quote with its full citation", "复制引文及完整出处（作者、年份、页码等）"),
     ("f", "choose which documents are searched", "选择检索哪些文献"),
     ("  Space a n  (filter)", "toggle, all, none; Enter applies", "选择、全选、全不选；Enter 应用"),
     ("l", "switch labels between English and Chinese", "切换界面语言（中文 / 英文）"),
-    ("Esc", "cancel the running question", "取消正在进行的提问"),
+    ("Esc", "cancel the question; else back to the input", "取消提问；未在提问时回到输入框"),
     ("Ctrl+L", "clear the question, answer and evidence", "清空问题、回答和证据"),
     ("r", "retry loading after an error", "出错后重新加载"),
-    ("? / F1", "this help", "显示本帮助"),
+    ("? / F1", "this help; ? also when the input is empty", "显示本帮助；输入框为空时也可按 ?"),
     ("q / Ctrl+C", "quit (q only outside the input)", "退出（q 仅在输入框外有效）"),
 ]
 
 HINTS: dict[str, dict[Lang, str]] = {
     "input": {
-        "en": "Enter ask · ↑↓ history · Tab panes · Esc cancel · F1 help · Ctrl+C quit",
-        "zh": "Enter 提问 · ↑↓ 历史 · Tab 切换 · Esc 取消 · F1 帮助 · Ctrl+C 退出",
+        "en": "Enter ask · ↑↓ history · Tab panes · Esc cancel · ?/F1 help · Ctrl+C quit",
+        "zh": "Enter 提问 · ↑↓ 历史 · Tab 切换 · Esc 取消 · ?/F1 帮助 · Ctrl+C 退出",
     },
     "panes": {
         "en": "j/k move · o open · y copy · f filter · l 中文 · / ask · ? help · q quit",

@@ -4,20 +4,22 @@ Pure functions from records to ``rich.text.Text`` so they are easy to test and n
 touch widget state. Rich ``Text`` (not markup strings) is used throughout because
 quotes and section titles may contain ``[`` which markup would misread.
 Widths are measured in terminal cells (``rich.cells``), never in characters, so
-Chinese double-width text is cut and wrapped correctly.
+Chinese double-width text is cut and wrapped correctly. The panes' texts are
+:class:`~assistant.apps.wrap_rich.PaneText`: Textual lays them out at the pane's width by the
+command line's rules (no break inside a number or a Latin word, no line starting with ``，``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 
 from assistant.apps.tui.i18n import t
+from assistant.apps.wrap_rich import PaneText, Wrapped
 from assistant.errors import AssistantError, CorpusError, IndexStoreError, ModelError, one_line
 from assistant.records import Answer, Citation, DocumentMeta, Hit, Lang, Paragraph
 
@@ -89,7 +91,7 @@ def doc_label(meta: DocumentMeta | None, doc_id: str) -> str:
     return meta.label if meta else doc_id
 
 
-def answer_header(answer: Answer, lang: Lang) -> Text:
+def answer_header(answer: Answer, lang: Lang) -> PaneText:
     """The question, then the composed answer with its ``[n]`` markers emphasised."""
     out = Text()
     out.append("› ", style="bold")
@@ -102,7 +104,7 @@ def answer_header(answer: Answer, lang: Lang) -> Text:
     out.append_text(body)
     if not answer.citations:
         out.append("\n\n" + t("no_citations", lang), style="italic")
-    return out
+    return PaneText.of(out)
 
 
 def citation_prompt(c: Citation, meta: DocumentMeta | None) -> Table:
@@ -120,8 +122,8 @@ def citation_prompt(c: Citation, meta: DocumentMeta | None) -> Table:
     body.append(c.paragraph.cite_label, style=REF)
     grid = Table.grid(padding=(0, 1, 0, 0), expand=True)
     grid.add_column(no_wrap=True)
-    grid.add_column(ratio=1, overflow="fold")  # fold: a long CJK run is one "word" to Rich
-    grid.add_row(Text(f"[{c.n}]", style="bold #61afef"), body)
+    grid.add_column(ratio=1)
+    grid.add_row(Text(f"[{c.n}]", style="bold #61afef"), Wrapped(body))
     return grid
 
 
@@ -161,7 +163,7 @@ def evidence_text(
     lang: Lang,
     score: float | None = None,
     marker: int | None = None,
-) -> Text:
+) -> PaneText:
     """The full paragraph with ``span`` highlighted, its section path, and dimmed neighbours around it."""
     out = Text()
     title = f"《{meta.title}》" if meta else p.doc_id
@@ -197,10 +199,10 @@ def evidence_text(
         out.append("\n")
         out.append_text(_unit_heading(u, t("after", lang), DIM))
         out.append("\n" + u.text + "\n", style=DIM)
-    return out
+    return PaneText.of(out)
 
 
-def reader_unit(p: Paragraph, span: tuple[int, int] | None, marker: int | None) -> Text:
+def reader_unit(p: Paragraph, span: tuple[int, int] | None, marker: int | None) -> PaneText:
     """One unit in the full-document reader; ``span`` (if any) is highlighted."""
     out = Text()
     out.append(p.cite_label, style=REF if span is not None or marker is not None else DIM)
@@ -212,13 +214,7 @@ def reader_unit(p: Paragraph, span: tuple[int, int] | None, marker: int | None) 
     if span is not None:
         body.stylize(MARK, span[0] + 1, span[1] + 1)
     out.append_text(body)
-    return out
-
-
-def clip_text(ref: str, quote: str, meta: DocumentMeta | None, section: str, pages: str = "") -> str:
-    """What ``y`` copies: the quote and a citation line a writer can paste as is."""
-    where = ", ".join(x for x in (doc_label(meta, ref.split(":")[0]), section, ref, pages) if x)
-    return f"“{quote}” ({where})"
+    return PaneText.of(out)
 
 
 FIX_COMMAND = re.compile(r"`([^`]+)`")
@@ -236,7 +232,7 @@ def fix_command(exc: BaseException) -> str | None:
     return None
 
 
-def error_text(exc: BaseException, lang: Lang) -> Text:
+def error_text(exc: BaseException, lang: Lang) -> PaneText:
     """A friendly, traceback-free explanation of why the engine could not be opened."""
     known = isinstance(exc, AssistantError)
     out = Text()
@@ -254,52 +250,4 @@ def error_text(exc: BaseException, lang: Lang) -> Text:
     elif not known:
         out.append(t("unexpected", lang) + "\n\n", style="italic")
     out.append(t("retry", lang), style=DIM)
-    return out
-
-
-@dataclass
-class StatusState:
-    """Everything the status line reports; ``model`` is empty until the engine is loaded."""
-
-    lang: Lang
-    spinner: str = "●"
-    error: bool = False
-    queued: bool = False
-    busy_s: float | None = None
-    last_ms: float | None = None
-    notice: str = ""
-    model: str = ""
-    n_docs: int = 0
-    n_paragraphs: int = 0
-    n_searched: int = 0
-
-
-def status_line(s: StatusState) -> Text:
-    """Model/index state, corpus size, document filter, query latency and UI language."""
-    lang = s.lang
-    parts: list[Text] = []
-    if s.error:
-        parts.append(Text("✖ error", style="bold #e06c75"))
-    elif not s.model:
-        parts.append(Text(f"{s.spinner} {t('loading', lang)}", style="bold"))
-        if s.queued:
-            parts.append(Text(t("queued", lang), style="#e5c07b"))
-    else:
-        busy = s.busy_s is not None
-        parts.append(
-            Text(f"{s.spinner} {t('asking', lang)}" if busy else f"● {t('ready', lang)}", style="bold")
-        )
-        parts.append(Text(s.model.rstrip("/").split("/")[-1]))
-        parts.append(Text(t("corpus", lang, d=s.n_docs, p=s.n_paragraphs)))
-        if s.n_searched == s.n_docs:
-            parts.append(Text(t("filter_all", lang)))
-        else:
-            parts.append(Text(t("filter_some", lang, n=s.n_searched, total=s.n_docs), style="bold #e5c07b"))
-        if s.busy_s is not None:
-            parts.append(Text(f"{s.busy_s:.1f} s"))
-        elif s.last_ms is not None:
-            parts.append(Text(f"{t('last', lang)} {s.last_ms:.0f} ms"))
-    if s.notice:
-        parts.append(Text(s.notice, style="#e5c07b"))
-    parts.append(Text("中文" if lang == "zh" else "EN"))
-    return Text(" · ").join(parts)
+    return PaneText.of(out)

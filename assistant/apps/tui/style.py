@@ -3,6 +3,10 @@
 Narrow terminals stack answer, sources and evidence with one-row pane titles;
 from ``WIDE`` columns the app adds ``-wide`` to ``#body`` and answer and evidence sit
 side by side in rounded panels.
+
+Toasts are a single bar over the key-hint row rather than Textual's boxes in the
+bottom-right corner, which at 80 columns cover half the evidence text; the app shows
+one at a time, so the status line and the evidence stay readable.
 """
 
 from __future__ import annotations
@@ -35,4 +39,6 @@ Screen.-error #error { display: block; }
 Screen.-error #body { display: none; }
 #status { height: 1; background: $panel; color: $text; padding: 0 1; }
 #keys { height: 1; color: $text-muted; padding: 0 1; }
+ToastRack { margin-bottom: 0; align: left bottom; }
+Toast { width: 1fr; max-width: 100%; margin-top: 0; padding: 0 1; }
 """

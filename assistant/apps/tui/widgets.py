@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input, OptionList
 
+HELP_CHARS = frozenset("?？")  # ？: a Chinese input method types the full-width mark
+
 
 class QuestionInput(Input):
-    """The question box: ↑/↓ walk through earlier questions, keeping the unsent draft."""
+    """The question box: ↑/↓ walk through earlier questions, keeping the unsent draft.
+
+    ``?`` in an empty box opens the help instead of typing itself: Esc and every answer
+    can leave the focus here, and a question never starts with a question mark.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "history(-1)", "Previous question", show=False),
@@ -39,6 +46,14 @@ class QuestionInput(Input):
         self._pos = max(0, min(len(self.history), self._pos + step))
         self.value = self._draft if self._pos == len(self.history) else self.history[self._pos]
         self.cursor_position = len(self.value)
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.character in HELP_CHARS and not self.value:
+            event.stop()
+            event.prevent_default()
+            await self.run_action("app.help")
+            return
+        await super()._on_key(event)
 
 
 class NavList(OptionList):
