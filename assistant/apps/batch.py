@@ -326,6 +326,7 @@ def _answerer(args: argparse.Namespace, open_engine: Callable[[], Engine] | None
 
     with _spinner("loading the model and the index", sys.stderr.isatty()):
         engine = Engine.open(settings, embedder=args.embedder, reader=None if args.no_reader else "default")
+        engine.load()  # here, under the spinner, not inside the bar's first questions
     return EngineAnswerer(engine)
 
 

@@ -39,11 +39,6 @@ def positive_int(text: str) -> int:
     return value
 
 
-def _progress(done: int, total: int) -> None:
-    if sys.stderr.isatty():
-        print(f"\rembedding {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
-
-
 def cmd_models(args: argparse.Namespace) -> int:
     from assistant.index import models, reader_model
 
@@ -103,7 +98,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         where = settings.resolved_index_dir
         print(f"ok: {where}: {files} files match their digests, {vectors} vectors sound")
         return 0
-    report = build(settings, embedder=args.embedder, progress=_progress, rebuild=args.rebuild)
+    from assistant.apps.progress import numbered, track
+
+    # a bar on a terminal, a line every ~10 s in a log (the set-up's first build takes minutes)
+    with track("embedding", "chunks") as steps:
+        on_file = numbered(steps, settings.corpus_dir)
+        report = build(settings, args.embedder, steps.count, rebuild=args.rebuild, on_file=on_file)
     print(
         f"indexed {report.n_documents} documents, {report.n_paragraphs} units, {report.n_chunks} chunks "
         f"({report.embedded} embedded, {report.n_chunks - report.embedded} from cache) "
@@ -182,10 +182,16 @@ def _ask_served(args: argparse.Namespace, settings: Settings, question: str) -> 
 
 def _ask_in_process(args: argparse.Namespace, settings: Settings, question: str) -> int:
     from assistant.apps.present import format_answer
-    from assistant.engine import Engine
+    from assistant.apps.progress import spinner
 
-    engine = Engine.open(settings, embedder=args.embedder, reader=None if args.no_reader else "default")
-    answer = engine.ask(question, doc_ids=args.doc or None)
+    # A cold start takes 20 s on a busy machine: a terminal sees a spinner, erased before the answer.
+    with spinner("loading the model and the index") as say:
+        from assistant.engine import Engine
+
+        engine = Engine.open(settings, embedder=args.embedder, reader=None if args.no_reader else "default")
+        engine.load()
+        say("answering")
+        answer = engine.ask(question, doc_ids=args.doc or None)
     _print_output(format_answer(engine, answer, as_json=args.json, explain=args.explain), args.json)
     _reader_notes(engine.reader_hint, answer.reader.notice if answer.reader else "")
     return 0

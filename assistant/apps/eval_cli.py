@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +19,11 @@ from assistant.settings import Settings
 
 if TYPE_CHECKING:
     from assistant.answer.evals import ItemResult
+    from assistant.apps.progress import Tracker
     from assistant.engine import Engine
+    from assistant.records import Answer
+
+    Ask = Callable[[Sequence[str]], list[Answer]]
 
 
 def _err(message: str) -> None:
@@ -52,6 +56,20 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def _counted(ask: Ask, steps: Tracker, total: int) -> Ask:
+    """``ask`` telling ``steps`` how many of ``total`` questions are answered after each batch."""
+    done = 0
+
+    def counted(questions: Sequence[str]) -> list[Answer]:
+        nonlocal done
+        answers = ask(questions)
+        done += len(questions)
+        steps.count(done, total)
+        return answers
+
+    return counted
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -91,14 +109,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
 
     from assistant.answer.reading import reader_id
+    from assistant.apps.progress import spinner, track
     from assistant.engine import Engine
 
-    engine = Engine.open(settings, embedder=args.embedder, reader="default" if args.reader else None)
+    # Progress goes to stderr and vanishes (a terminal) or is a line now and then (a log): the
+    # report on stdout stays what it was.
+    with spinner("loading the model and the index"):
+        engine = Engine.open(settings, embedder=args.embedder, reader="default" if args.reader else None)
+        engine.load()  # before the bar, so its rate and time left count answering only
     if args.reader and engine.reader is None:
         _err(f"--reader: no reader is available ({engine.reader_hint or 'ASSISTANT_READER=none'})")
         return EXIT_BAD_INPUT
-    results = evals.run_eval(items, lambda qs: engine.ask_many(qs, k=10, use_reader=False))
-    read = evals.run_eval(items, lambda qs: engine.ask_many(qs, k=10)) if args.reader else None
+    with track("answering", "questions") as steps:
+        results = evals.run_eval(
+            items, _counted(lambda qs: engine.ask_many(qs, k=10, use_reader=False), steps, len(items))
+        )
+        read = None
+        if args.reader:
+            steps.restart("answering with the reader")
+            read = evals.run_eval(items, _counted(lambda qs: engine.ask_many(qs, k=10), steps, len(items)))
     if args.calibrate:
         return _calibrate(args, settings, engine, paths, results, read)
 

@@ -1,14 +1,15 @@
 """``assistant add``, ``assistant docs`` and ``assistant remove``: the user's own papers.
 
-On a terminal, adding shows a progress bar with the file being read and, above it, a line per file
-(its doc_id, pages and paragraphs); in a log each file is one plain line. The table of documents
+On a terminal, adding shows a progress bar with the file being read, then the chunks being embedded
+(count, rate, time left) and, above it, a line per file (its doc_id, pages and paragraphs); in a log
+each file is one plain line on stdout and a slow embedding a line every ~10 s on stderr (the same
+display as ``assistant index``, from :mod:`assistant.apps.progress`). The table of documents
 is drawn by rich to the terminal's width (``$COLUMNS`` respected, CJK counted double).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,39 +40,18 @@ Callbacks = tuple[Callable[[Path, int, int], None], Callable[[int, int], None], 
 
 
 @contextmanager
-def _bar(enabled: bool) -> Iterator[Callbacks]:
-    """(on_file, on_embedded, on_staged) callbacks: a rich bar on a terminal, nothing otherwise."""
-    if not enabled:
-        yield (lambda path, k, n: None), (lambda done, total: None), (lambda item: None)
-        return
-    from rich import progress as rp
-    from rich.console import Console
+def _bar() -> Iterator[Callbacks]:
+    """(on_file, on_embedded, on_staged) callbacks: on a terminal a bar with the file being read,
+    then the chunks embedded (count, rate, time left), each file's outcome printed above it; in a
+    log a plain line now and then, as ``assistant index`` prints (the outcomes go to stdout)."""
+    from assistant.apps.progress import track
 
-    columns = (
-        rp.TextColumn("{task.description}"),
-        rp.BarColumn(),
-        rp.MofNCompleteColumn(),
-        rp.TimeElapsedColumn(),
-    )
-    with rp.Progress(
-        *columns, console=Console(file=sys.stderr), transient=True, redirect_stdout=False
-    ) as bar:
-        reading = bar.add_task("reading", total=None)
-        embedding: list[rp.TaskID] = []
-
-        def on_file(path: Path, k: int, n: int) -> None:
-            bar.update(reading, description=f"reading {path.name}", completed=k, total=n)
-
-        def on_embedded(done: int, total: int) -> None:
-            if not embedding:
-                bar.update(reading, visible=False)
-                embedding.append(bar.add_task("embedding new text", total=total))
-            bar.update(embedding[0], completed=done, total=total)
+    with track("embedding", "chunks") as steps:
 
         def on_staged(item: Staged) -> None:
-            bar.console.print(_outcome(item), highlight=False, markup=False)
+            steps.above(_outcome(item))
 
-        yield on_file, on_embedded, on_staged
+        yield steps.file, steps.count, on_staged
 
 
 def _pages(n: int) -> str:
@@ -83,7 +63,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     from assistant.curate import add_documents
 
     settings = _settings(args)
-    with _bar(sys.stderr.isatty()) as (on_file, on_embedded, on_staged):
+    with _bar() as (on_file, on_embedded, on_staged):
         report = add_documents(settings, args.paths, args.embedder, on_file, on_embedded, on_staged)
     # stdout says what the library now holds, once everything is in (the terminal saw progress)
     for item in report.staged:
@@ -168,7 +148,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     for doc_id in args.doc_ids:
-        with _bar(sys.stderr.isatty()) as (_, on_embedded, _staged):
+        with _bar() as (_, on_embedded, _staged):
             entry = remove_document(settings, doc_id, args.embedder, on_embedded)
         print(f"removed    {entry.doc_id:<16} {entry.path.name} (added from {entry.source})")
     return 0

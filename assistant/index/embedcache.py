@@ -112,6 +112,8 @@ def embed_with_cache(
     # A damaged cached vector (NaN from a broken model, a flipped byte) is embedded again.
     known = _sound(cache.get_many(keys), dim) if cache and reuse else {}
     missing = sorted({k: i for i, k in enumerate(keys) if k not in known}.values())
+    if progress and missing:
+        progress(0, len(missing))  # "embedding 0/N" as soon as the work is known, before the model loads
     for start in range(0, len(missing), batch):
         idx = missing[start : start + batch]
         vectors = encode([texts[i] for i in idx], [titles[i] for i in idx])
