@@ -237,3 +237,19 @@ def test_a_stopped_run_keeps_its_records_and_prints_the_summary(
     assert f"{how} 16 of 20; re-run with --resume to continue" in err
     assert [r["id"] for r in jsonl(out.read_text(encoding="utf-8"))] == [f"line-{i}" for i in range(1, 17)]
     assert signal.getsignal(signal.SIGTERM) is sigterm_guard  # batch put the previous handler back
+
+
+@pytest.mark.parametrize(
+    ("completed", "elapsed", "rate"),
+    [
+        (16, 0.002, None),  # a whole window written in microseconds: no 8,000 q/s
+        (0, 5.0, None),
+        (16, 2.0, 8.0),
+        (45, 15.0, 3.0),
+        (16, None, None),
+    ],
+)
+def test_the_bar_rate_counts_answering_since_it_began(completed, elapsed, rate) -> None:
+    from assistant.apps.batch import answering_rate
+
+    assert answering_rate(completed, elapsed) == rate

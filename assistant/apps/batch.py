@@ -36,6 +36,7 @@ from assistant.apps.batch_io import (
     render_md,
 )
 from assistant.apps.batch_resume import prepare_resume
+from assistant.apps.progress import spinner
 from assistant.errors import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
@@ -206,6 +207,17 @@ def _note(message: str) -> None:
     print(f"assistant: {message}", file=sys.stderr)
 
 
+def answering_rate(completed: float, elapsed: float | None) -> float | None:
+    """Questions per second since answering began, or None before there is anything to say.
+
+    Averaged over the whole run: records arrive a window (16) at a time, so rich's own speed,
+    taken over its last few samples, read a window written in microseconds as 8,000 q/s.
+    """
+    if not completed or not elapsed or elapsed < 0.5:
+        return None
+    return completed / elapsed
+
+
 @contextmanager
 def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
     """A rich progress bar (count, rate, ETA) on stderr; a no-op callback when disabled."""
@@ -218,10 +230,17 @@ def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
 
     class Rate(rp.ProgressColumn):
         def render(self, task: rp.Task) -> Text:
-            speed = task.finished_speed or task.speed
-            return Text(f"{speed:.1f} q/s" if speed else "- q/s", style="progress.data.speed")
+            rate = answering_rate(task.completed, task.elapsed)
+            return Text(f"{rate:.1f} q/s" if rate else "- q/s", style="progress.data.speed")
 
-    columns = (rp.BarColumn(), rp.MofNCompleteColumn(), Rate(), rp.TimeRemainingColumn())
+    class Left(rp.ProgressColumn):
+        def render(self, task: rp.Task) -> Text:
+            rate = answering_rate(task.completed, task.elapsed)
+            left = (task.total or 0) - task.completed
+            text = f"{left / rate:.0f}s left" if rate and left > 0 else ""
+            return Text(text, style="progress.remaining")
+
+    columns = (rp.BarColumn(), rp.MofNCompleteColumn(), Rate(), Left())
     # redirect_stdout=False: records may be going to stdout and must not be captured by the display
     with rp.Progress(
         *columns, console=Console(file=sys.stderr), transient=True, redirect_stdout=False
@@ -324,21 +343,10 @@ def _answerer(args: argparse.Namespace, open_engine: Callable[[], Engine] | None
             return served
     from assistant.engine import Engine  # only now: `assistant --help` and `ask` stay light
 
-    with _spinner("loading the model and the index", sys.stderr.isatty()):
+    with spinner("loading the model and the index"):
         engine = Engine.open(settings, embedder=args.embedder, reader=None if args.no_reader else "default")
         engine.load()  # here, under the spinner, not inside the bar's first questions
     return EngineAnswerer(engine)
-
-
-@contextmanager
-def _spinner(what: str, enabled: bool) -> Iterator[None]:
-    if not enabled:
-        yield
-        return
-    from rich.console import Console
-
-    with Console(file=sys.stderr).status(what + " …"):
-        yield
 
 
 def _md_header(args: argparse.Namespace, about: About) -> str:
