@@ -25,9 +25,10 @@ from assistant.errors import CorpusError, IndexStoreError, QuestionError, UsageE
 from assistant.index.doccache import document_loader
 from assistant.index.embedcache import EmbeddingCache
 from assistant.index.embedder import Embedder, SentenceTransformerEmbedder
+from assistant.index.manifest import LoadedIndex, corpus_hash
 from assistant.index.models import resolve_model
 from assistant.index.reader_model import is_reader_verified, reader_file
-from assistant.index.store import BuildReport, LoadedIndex, build_index, corpus_hash, load_index
+from assistant.index.store import BuildReport, build_index, load_index
 from assistant.index.vectorstore import INDEX_KINDS
 from assistant.ingest.corpus import ADD_HINT, load_corpus, require_corpus_dir, source_files
 from assistant.ingest.glossary import Glossary

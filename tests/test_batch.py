@@ -18,7 +18,8 @@ from assistant.apps.batch_io import CSV_COLUMNS, BadLine, Item, read_questions
 from assistant.apps.batch_resume import prepare_resume
 from assistant.engine import Engine, Settings
 from assistant.index.embedder import HashingEmbedder
-from assistant.index.store import build_index, corpus_hash, load_index
+from assistant.index.manifest import corpus_hash
+from assistant.index.store import build_index, load_index
 from assistant.ingest.corpus import load_corpus
 from assistant.records import Answer, Document
 

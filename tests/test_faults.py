@@ -28,8 +28,9 @@ from assistant.apps.cli import main
 from assistant.engine import MAX_QUESTION_CHARS
 from assistant.index import store as index_module
 from assistant.index.embedder import HashingEmbedder
+from assistant.index.manifest import corpus_hash
 from assistant.index.models import DEFAULT_MODEL, ModelError, model_dir, verify_model
-from assistant.index.store import corpus_hash, current_build, load_index
+from assistant.index.store import current_build, load_index
 from assistant.index.vectorstore import FaissIndex
 from tests.conftest import META, TEXT, assert_one_line_error
 from tests.conftest import run_cli as run

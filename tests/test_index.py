@@ -166,7 +166,7 @@ def test_cleaning_code_is_hashed_by_folder(tmp_path: Path) -> None:
     import shutil
 
     from assistant.errors import IndexStoreError
-    from assistant.index.store import CLEANING_CODE, code_hash
+    from assistant.index.manifest import CLEANING_CODE, code_hash
 
     ingest = tmp_path / "assistant" / "ingest"
     shutil.copytree(CLEANING_CODE[0], ingest, ignore=shutil.ignore_patterns("__pycache__"))

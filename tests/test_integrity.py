@@ -402,7 +402,8 @@ def test_loads_during_rebuilds_never_report_a_false_corruption(indexed, corpus) 
     report "corrupted, run assistant index"; now the replaced build is kept and a load retries."""
     import threading
 
-    from assistant.index.store import build_index, corpus_hash
+    from assistant.index.manifest import corpus_hash
+    from assistant.index.store import build_index
     from assistant.ingest.corpus import load_corpus
 
     documents, fingerprint = load_corpus(corpus), corpus_hash(corpus)

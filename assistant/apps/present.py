@@ -19,7 +19,7 @@ from assistant.answer.abstain import AbstentionPolicy
 from assistant.answer.answertype import asked_kinds
 from assistant.answer.record import answer_record
 from assistant.engine import Engine
-from assistant.index.store import LoadedIndex
+from assistant.index.manifest import LoadedIndex
 from assistant.ingest.glossary import Glossary, format_table
 from assistant.records import Answer, Paragraph
 

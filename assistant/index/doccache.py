@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from assistant.index.store import code_hash, meta_from_json, paragraph_from_json
+from assistant.index.manifest import code_hash, meta_from_json, paragraph_from_json
 from assistant.ingest.corpus import load_document
 from assistant.ingest.source import SourceText
 from assistant.records import Document

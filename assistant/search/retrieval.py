@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.index.embedder import Embedder
-from assistant.index.store import LoadedIndex, search_chunks
+from assistant.index.manifest import LoadedIndex
+from assistant.index.store import search_chunks
 from assistant.ingest.glossary import Glossary, GlossaryEntry
 from assistant.records import Hit, Lang
 from assistant.search.hints import QueryHints, find_hints

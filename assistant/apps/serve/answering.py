@@ -19,7 +19,8 @@ from assistant.apps.present import format_answer
 from assistant.apps.serve.client import BAD, FINAL, NOT_MINE, code_stamp, identity
 from assistant.engine import Engine
 from assistant.errors import AssistantError, one_line
-from assistant.index.store import corpus_hash, load_index
+from assistant.index.manifest import corpus_hash
+from assistant.index.store import load_index
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
