@@ -140,15 +140,10 @@ def _ask_started_server(args: argparse.Namespace, settings: Settings, question: 
 
     if not autostart.wanted(settings, sys.stderr.isatty()):
         return None
-    spinning = sys.stderr.isatty()
+    from assistant.apps.progress import spinner
 
-    def spin(seconds: float) -> None:
-        if spinning:
-            print(f"\rstarting the engine (once) … {seconds:.0f}s", end="", file=sys.stderr, flush=True)
-
-    pid = autostart.start_server(settings, on_wait=spin)
-    if spinning:
-        print("\r\033[K", end="", file=sys.stderr, flush=True)
+    with spinner("starting the engine (once)") as say:
+        pid = autostart.start_server(settings, on_wait=lambda s: say(f"starting the engine (once), {s:.0f}s"))
     if pid is None:
         return None
     if autostart.first_time(settings):
